@@ -1,0 +1,125 @@
+-- 001-state.sql: fieldsync's state tables, added to an app database by
+-- "fieldsync init".  Everything fieldsync keeps lives in tables named
+-- _fs_*, so app data and sync state commit together.  See
+-- fieldsync-tables(5) for what each table and column means.
+
+CREATE TABLE _fs_meta (
+	key	TEXT PRIMARY KEY,
+	value
+) WITHOUT ROWID;
+
+-- One row.  hlc is the hybrid logical clock: milliseconds since the epoch
+-- shifted left 16 bits, plus a counter; every captured change takes the
+-- next value.  The ap_* columns are the sync engine's switch: they are
+-- non-NULL only inside a transaction in which the engine applies a
+-- peer's change, and the capture triggers then stamp the change with the
+-- peer's version and source instead of a new local one.
+CREATE TABLE _fs_clock (
+	id		INTEGER PRIMARY KEY CHECK (id = 1),
+	hlc		INTEGER NOT NULL,
+	ap_src		INTEGER,
+	ap_hlc		INTEGER,
+	ap_origin	INTEGER,
+	ap_sid		BLOB
+);
+
+-- Instances whose changes we have seen.  Row 0 is this instance.
+CREATE TABLE _fs_origin (
+	id		INTEGER PRIMARY KEY,
+	instance	TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE _fs_table (
+	tid		INTEGER PRIMARY KEY AUTOINCREMENT,
+	name		TEXT NOT NULL UNIQUE,
+	status_col	TEXT NOT NULL,
+	added_col	TEXT NOT NULL,
+	match_cols	TEXT,
+	enrolled	INTEGER NOT NULL DEFAULT 1,
+	enrolled_at	TEXT NOT NULL
+);
+
+-- Field numbers: instance-wide, never reused (AUTOINCREMENT), stable for
+-- a (table, column) pair even across table remove / table add.
+CREATE TABLE _fs_field (
+	fid		INTEGER PRIMARY KEY AUTOINCREMENT,
+	tid		INTEGER NOT NULL REFERENCES _fs_table(tid),
+	name		TEXT NOT NULL,
+	decl_type	TEXT NOT NULL DEFAULT '',
+	role		TEXT NOT NULL DEFAULT 'data'
+			CHECK (role IN ('data', 'rowid', 'status', 'added')),
+	present		INTEGER NOT NULL DEFAULT 1,
+	UNIQUE (tid, name)
+);
+
+-- Records: the link between an app row (tid, lrow) and its sync identity.
+-- lrow is NULL once the row was hard-deleted (a tombstone).
+CREATE TABLE _fs_record (
+	rid		INTEGER PRIMARY KEY,
+	tid		INTEGER NOT NULL,
+	lrow		INTEGER,
+	sid		BLOB NOT NULL UNIQUE
+);
+CREATE UNIQUE INDEX _fs_record_row ON _fs_record (tid, lrow);
+
+-- The change log, which is also the outgoing queue: seq is the local
+-- sequence number (never reused: rows are only ever appended), a pairing's
+-- cursor is a seq.  fid 0 with kind 1 marks a record's creation; the
+-- current version of a field is its newest row, else the creation row.
+-- kind: low bits 0 field change, 1 created, 2 hard delete (fid = status
+-- field); plus 4 when the change was a conflict.
+-- origin: _fs_origin.id of the instance that made the change;
+-- src: the pairing it arrived through, NULL when made here.
+CREATE TABLE _fs_log (
+	seq		INTEGER PRIMARY KEY,
+	rid		INTEGER NOT NULL,
+	fid		INTEGER NOT NULL,
+	hlc		INTEGER NOT NULL,
+	origin		INTEGER NOT NULL,
+	src		INTEGER,
+	kind		INTEGER NOT NULL DEFAULT 0,
+	old,
+	new
+);
+CREATE INDEX _fs_log_field ON _fs_log (rid, fid, seq);
+
+CREATE TABLE _fs_pair (
+	pid		INTEGER PRIMARY KEY AUTOINCREMENT,
+	name		TEXT NOT NULL UNIQUE,
+	role		TEXT NOT NULL CHECK (role IN ('active', 'passive')),
+	transport	TEXT NOT NULL DEFAULT 'http',
+	url		TEXT,
+	secret		TEXT NOT NULL,
+	interval	INTEGER NOT NULL DEFAULT 60 CHECK (interval >= 1),
+	policy		TEXT NOT NULL DEFAULT 'newest'
+			CHECK (policy IN ('newest', 'active', 'passive')),
+	enabled		INTEGER NOT NULL DEFAULT 1,
+	deletes		TEXT NOT NULL DEFAULT 'soft'
+			CHECK (deletes IN ('soft', 'hard')),
+	ca_file		TEXT,
+	created_at	TEXT NOT NULL
+);
+
+-- Field map: which local fields take part in a pairing and how.
+-- remote_fid is the active side's field number on a passive pairing.
+CREATE TABLE _fs_map (
+	pid		INTEGER NOT NULL REFERENCES _fs_pair(pid),
+	fid		INTEGER NOT NULL REFERENCES _fs_field(fid),
+	mode		TEXT NOT NULL
+			CHECK (mode IN ('two-way', 'upload', 'download', 'off')),
+	remote_fid	INTEGER,
+	PRIMARY KEY (pid, fid)
+) WITHOUT ROWID;
+
+-- Per-pairing sync progress and health.
+CREATE TABLE _fs_pair_state (
+	pid		INTEGER PRIMARY KEY REFERENCES _fs_pair(pid),
+	sent_seq	INTEGER NOT NULL DEFAULT 0,
+	recv_seq	INTEGER NOT NULL DEFAULT 0,
+	peer_instance	TEXT,
+	last_ok		TEXT,
+	last_error	TEXT,
+	last_error_at	TEXT,
+	error_kind	TEXT,
+	offset_ms	INTEGER
+);

@@ -1,0 +1,164 @@
+/*
+ * capture.c - generating and installing the capture triggers.
+ * See capture.h for the design notes.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "catalog.h"
+#include "ident.h"
+#include "util.h"
+
+/* Values stamped on a change: the engine's switch or a fresh local one. */
+#define STAMP "coalesce(c.ap_hlc, c.hlc), coalesce(c.ap_origin, 0), c.ap_src"
+#define BUMP "UPDATE _fs_clock SET hlc = max(hlc + 1, " CAPTURE_HLC_NOW \
+    ") WHERE id = 1;\n"
+
+int
+capture_remove(struct store *s, const char *table, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	char **names = NULL;
+	int n = 0, rc, ret = 0;
+
+	st = store_prepare(s, "SELECT name FROM sqlite_schema WHERE type = "
+	    "'trigger' AND tbl_name = ?1 AND name LIKE '\\_fs\\_%' ESCAPE '\\'",
+	    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		names = realloc(names, (size_t)(n + 1) * sizeof *names);
+		if (names == NULL)
+			abort();
+		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		ret = store_dberr(s, err, "list triggers");
+	for (int i = 0; i < n; i++) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_addstr(&b, "DROP TRIGGER ");
+		ident_quote(&b, names[i]);
+		if (ret == 0 && store_exec(s, b.data, err) == -1)
+			ret = -1;
+		buf_free(&b);
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
+static int
+emit_insert(struct buf *b, const struct catalog_table *t, const char *qt)
+{
+	char *qa = ident_quoted(t->added_col);
+	int64_t k = t->tid;
+
+	buf_printf(b, "CREATE TRIGGER \"_fs_ins_%" PRId64 "\" AFTER INSERT "
+	    "ON %s BEGIN\n", k, qt);
+	/* A stale link (REPLACE without recursive triggers) becomes a tombstone. */
+	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
+	    " AND lrow = new.rowid;\n", k);
+	/* Before the record exists, so this fill is not captured as a change. */
+	buf_printf(b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
+	    "'now') WHERE new.%s IS NULL AND rowid = new.rowid;\n", qt, qa, qa);
+	buf_addstr(b, BUMP);
+	buf_printf(b, "INSERT INTO _fs_record(tid, lrow, sid) SELECT %" PRId64
+	    ", new.rowid, coalesce(ap_sid, randomblob(16)) FROM _fs_clock "
+	    "WHERE id = 1;\n", k);
+	buf_addstr(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) "
+	    "SELECT last_insert_rowid(), 0, " STAMP ", 1 FROM _fs_clock c "
+	    "WHERE c.id = 1;\nEND;\n");
+	free(qa);
+	return 0;
+}
+
+static int
+emit_update(struct buf *b, const struct catalog_table *t, const char *qt,
+    const struct catalog_field *f)
+{
+	char *qc = ident_quoted(f->name);
+
+	buf_printf(b, "CREATE TRIGGER \"_fs_upd_%" PRId64 "_%" PRId64 "\" "
+	    "AFTER UPDATE OF %s ON %s WHEN old.%s IS NOT new.%s COLLATE BINARY "
+	    "OR typeof(old.%s) IS NOT typeof(new.%s) BEGIN\n",
+	    t->tid, f->fid, qc, qt, qc, qc, qc, qc);
+	buf_addstr(b, BUMP);
+	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, "
+	    "old, new) SELECT r.rid, %" PRId64 ", " STAMP ", 0, old.%s, new.%s "
+	    "FROM _fs_record r, _fs_clock c WHERE r.tid = %" PRId64 " AND "
+	    "r.lrow = new.rowid AND c.id = 1;\nEND;\n", f->fid, qc, qc, t->tid);
+	free(qc);
+	return 0;
+}
+
+static int
+emit_delete_and_key(struct buf *b, const struct catalog_table *t,
+    const char *qt, const char *qkey)
+{
+	char *qs = ident_quoted(t->status_col);
+	int64_t k = t->tid;
+
+	buf_printf(b, "CREATE TRIGGER \"_fs_del_%" PRId64 "\" AFTER DELETE ON "
+	    "%s BEGIN\n", k, qt);
+	buf_addstr(b, BUMP);
+	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, "
+	    "old, new) SELECT r.rid, %" PRId64 ", " STAMP ", 2, old.%s, 1 "
+	    "FROM _fs_record r, _fs_clock c WHERE r.tid = %" PRId64 " AND "
+	    "r.lrow = old.rowid AND c.id = 1;\n", t->status_fid, qs, k);
+	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
+	    " AND lrow = old.rowid;\nEND;\n", k);
+	/*
+	 * BEFORE, so the link follows a changed key before any AFTER trigger
+	 * of the same UPDATE looks the record up by its new rowid.
+	 */
+	buf_printf(b, "CREATE TRIGGER \"_fs_key_%" PRId64 "\" BEFORE UPDATE OF "
+	    "%s ON %s WHEN old.rowid IS NOT new.rowid BEGIN\n"
+	    "UPDATE _fs_record SET lrow = new.rowid WHERE tid = %" PRId64
+	    " AND lrow = old.rowid;\nEND;\n", k, qkey, qt, k);
+	free(qs);
+	return 0;
+}
+
+int
+capture_install(struct store *s, const struct catalog_table *t,
+    struct fs_err *err)
+{
+	struct buf b;
+	char *qt;
+	const char *key = NULL;
+	int ret;
+
+	if (capture_remove(s, t->name, err) == -1)
+		return -1;
+	buf_init(&b, 0);
+	qt = ident_quoted(t->name);
+	emit_insert(&b, t, qt);
+	for (int i = 0; i < t->nfields; i++) {
+		const struct catalog_field *f = &t->fields[i];
+
+		if (strcmp(f->role, "rowid") == 0) {
+			key = f->name;
+			continue;
+		}
+		emit_update(&b, t, qt, f);
+	}
+	if (key != NULL) {
+		char *qk = ident_quoted(key);
+
+		emit_delete_and_key(&b, t, qt, qk);
+		free(qk);
+	}
+	ret = store_exec(s, b.data, err);
+	buf_free(&b);
+	free(qt);
+	return ret;
+}

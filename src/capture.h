@@ -1,0 +1,41 @@
+/*
+ * capture.h - the triggers that record every write to an enrolled table.
+ *
+ * Notes on the design (DESIGN.md invariants 1, 3 and 4):
+ *
+ * - Pure SQL.  Any SQLite client that writes the table fires the
+ *   triggers; nothing is asked of the writer.
+ * - One AFTER UPDATE OF trigger per column, guarded by a WHEN that
+ *   compares old and new by value, type and binary collation, so an
+ *   UPDATE that changes nothing records nothing, and SQLite skips the
+ *   triggers of columns not in the SET list entirely.
+ * - Each change takes the next value of the hybrid logical clock in
+ *   _fs_clock and appends one row to _fs_log; the row's seq is the local
+ *   sequence number.  An INSERT appends one "created" row (fid 0), not
+ *   one per column, which keeps the insert path cheap; a record's field
+ *   versions fall back to that row.
+ * - A hard DELETE appends a kind-2 row on the status field and turns the
+ *   record into a tombstone (lrow NULL); its sync identity survives.
+ * - The sync engine's switch: while _fs_clock.ap_* are set (only inside
+ *   the engine's own transaction), changes are stamped with the peer's
+ *   clock, origin, source pairing and sync identity instead of local
+ *   ones.  They still get a fresh seq, which is what relays them to the
+ *   instance's other pairings, while src keeps them from echoing back.
+ */
+#ifndef FS_CAPTURE_H
+#define FS_CAPTURE_H
+
+#include "store.h"
+
+struct catalog_table;
+
+/* Drop and recreate the triggers of an enrolled table. */
+int capture_install(struct store *s, const struct catalog_table *t,
+    struct fs_err *err);
+/* Drop every fieldsync trigger on table name. */
+int capture_remove(struct store *s, const char *table, struct fs_err *err);
+/* SQL expression for "now" in hybrid clock units. */
+#define CAPTURE_HLC_NOW \
+    "(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) << 16)"
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * catalog.c - enrolling tables, field numbers, registering existing rows.
+ * See catalog.h.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "appschema.h"
+#include "buf.h"
+#include "capture.h"
+#include "catalog.h"
+#include "ident.h"
+#include "util.h"
+
+static const char SQL_TABLE_BY_NAME[] =
+    "SELECT tid, name, status_col, added_col, enrolled FROM _fs_table "
+    "WHERE name = ?1";
+static const char SQL_TABLE_BY_TID[] =
+    "SELECT tid, name, status_col, added_col, enrolled FROM _fs_table "
+    "WHERE tid = ?1";
+static const char SQL_FIELDS_OF[] =
+    "SELECT fid, name, decl_type, role FROM _fs_field "
+    "WHERE tid = ?1 AND present = 1 ORDER BY fid";
+
+void
+catalog_table_free(struct catalog_table *t)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->nfields; i++) {
+		free(t->fields[i].name);
+		free(t->fields[i].decl_type);
+		free(t->fields[i].role);
+	}
+	free(t->fields);
+	free(t->name);
+	free(t->status_col);
+	free(t->added_col);
+	free(t);
+}
+
+static struct catalog_table *
+load(struct store *s, sqlite3_stmt *st, int need_enrolled, const char *what,
+    struct fs_err *err)
+{
+	struct catalog_table *t;
+	sqlite3_stmt *fs;
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			fs_err_set(err, FS_ENOTFOUND, "table %s is not enrolled",
+			    what);
+		else
+			store_dberr(s, err, "read catalog");
+		sqlite3_reset(st);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof *t);
+	t->tid = sqlite3_column_int64(st, 0);
+	t->name = xstrdup((const char *)sqlite3_column_text(st, 1));
+	t->status_col = xstrdup((const char *)sqlite3_column_text(st, 2));
+	t->added_col = xstrdup((const char *)sqlite3_column_text(st, 3));
+	t->enrolled = sqlite3_column_int(st, 4);
+	sqlite3_reset(st);
+	if (need_enrolled && !t->enrolled) {
+		fs_err_set(err, FS_ENOTFOUND, "table %s is not enrolled", what);
+		catalog_table_free(t);
+		return NULL;
+	}
+	if ((fs = store_stmt(s, SQL_FIELDS_OF, err)) == NULL) {
+		catalog_table_free(t);
+		return NULL;
+	}
+	sqlite3_bind_int64(fs, 1, t->tid);
+	while ((rc = sqlite3_step(fs)) == SQLITE_ROW) {
+		struct catalog_field *f;
+
+		t->fields = realloc(t->fields,
+		    (size_t)(t->nfields + 1) * sizeof *f);
+		if (t->fields == NULL)
+			abort();
+		f = &t->fields[t->nfields++];
+		f->fid = sqlite3_column_int64(fs, 0);
+		f->name = xstrdup((const char *)sqlite3_column_text(fs, 1));
+		f->decl_type = xstrdup((const char *)sqlite3_column_text(fs, 2));
+		f->role = xstrdup((const char *)sqlite3_column_text(fs, 3));
+		if (strcmp(f->role, "status") == 0)
+			t->status_fid = f->fid;
+		else if (strcmp(f->role, "added") == 0)
+			t->added_fid = f->fid;
+	}
+	sqlite3_reset(fs);
+	if (rc != SQLITE_DONE) {
+		store_dberr(s, err, "read fields");
+		catalog_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct catalog_table *
+catalog_table_get(struct store *s, const char *table, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_TABLE_BY_NAME, err);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+	return load(s, st, 1, table, err);
+}
+
+struct catalog_table *
+catalog_table_get_tid(struct store *s, int64_t tid, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_TABLE_BY_TID, err);
+	char what[32];
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, tid);
+	snprintf(what, sizeof what, "#%" PRId64, tid);
+	return load(s, st, 0, what, err);
+}
+
+const struct catalog_field *
+catalog_field_by_name(const struct catalog_table *t, const char *col)
+{
+	for (int i = 0; i < t->nfields; i++)
+		if (strcasecmp(t->fields[i].name, col) == 0)
+			return &t->fields[i];
+	return NULL;
+}
+
+const struct catalog_field *
+catalog_field_by_fid(const struct catalog_table *t, int64_t fid)
+{
+	for (int i = 0; i < t->nfields; i++)
+		if (t->fields[i].fid == fid)
+			return &t->fields[i];
+	return NULL;
+}
+
+/* Run SQL built from parts with an optional int64 and text binding. */
+static int
+exec_bound(struct store *s, const char *sql, int64_t tid, const char *text,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, err);
+	int ret;
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_bind_parameter_index(st, ":tid"))
+		sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":tid"),
+		    tid);
+	if (sqlite3_bind_parameter_index(st, ":text"))
+		sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":text"),
+		    text, -1, SQLITE_TRANSIENT);
+	ret = store_step_done(s, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+add_column(struct store *s, const char *qt, const char *col, const char *def,
+    struct fs_err *err)
+{
+	struct buf b;
+	int ret;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "ALTER TABLE %s ADD COLUMN ", qt);
+	ident_quote(&b, col);
+	buf_printf(&b, " %s", def);
+	ret = store_exec(s, b.data, err);
+	buf_free(&b);
+	return ret;
+}
+
+/* Validate --match: existing, distinct, non-key columns; normalised JSON. */
+static char *
+match_json(const struct app_table *at, const char *match, struct fs_err *err)
+{
+	cJSON *arr;
+	char *copy, *p, *tok, *save = NULL, *out;
+
+	if (match == NULL || *match == '\0')
+		return NULL;
+	arr = cJSON_CreateArray();
+	copy = xstrdup(match);
+	for (p = copy; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		int ci = appschema_column(at, tok);
+
+		if (ci < 0) {
+			fs_err_set(err, FS_ENOTFOUND, "no such column: %s.%s",
+			    at->name, tok);
+			goto fail;
+		}
+		if (ci == at->rowid_col) {
+			fs_err_set(err, FS_EINVAL, "match column %s is the row "
+			    "id, which differs between instances", tok);
+			goto fail;
+		}
+		cJSON_AddItemToArray(arr,
+		    cJSON_CreateString(at->cols[ci].name));
+	}
+	if (cJSON_GetArraySize(arr) == 0) {
+		fs_err_set(err, FS_EINVAL, "empty --match");
+		goto fail;
+	}
+	free(copy);
+	out = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	return out;
+fail:
+	free(copy);
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+static int
+upsert_fields(struct store *s, int64_t tid, const struct app_table *at,
+    const char *status_col, const char *added_col, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (exec_bound(s, "UPDATE _fs_field SET present = 0 WHERE tid = :tid",
+	    tid, NULL, err) == -1)
+		return -1;
+	st = store_prepare(s, "INSERT INTO _fs_field(tid, name, decl_type, "
+	    "role, present) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT(tid, name) "
+	    "DO UPDATE SET decl_type = excluded.decl_type, role = "
+	    "excluded.role, present = 1", err);
+	if (st == NULL)
+		return -1;
+	for (int i = 0; i < at->ncols; i++) {
+		const struct app_column *c = &at->cols[i];
+		const char *role = "data";
+
+		if (c->hidden)	/* generated columns are derived, not data */
+			continue;
+		if (i == at->rowid_col)
+			role = "rowid";
+		else if (strcasecmp(c->name, status_col) == 0)
+			role = "status";
+		else if (strcasecmp(c->name, added_col) == 0)
+			role = "added";
+		sqlite3_bind_int64(st, 1, tid);
+		sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->decl_type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
+		if (store_step_done(s, st, err) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Give rows without a record one, and tombstone records whose row is gone. */
+static int
+register_rows(struct store *s, const struct catalog_table *t, const char *qt,
+    struct fs_err *err)
+{
+	struct buf b;
+	int ret = -1;
+
+	buf_init(&b, 0);
+	if (store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
+	    CAPTURE_HLC_NOW ") WHERE id = 1", err) == -1)
+		goto out;
+	buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, old, "
+	    "new) SELECT rid, %" PRId64 ", (SELECT hlc FROM _fs_clock), 0, 2, "
+	    "NULL, 1 FROM _fs_record WHERE tid = :tid AND lrow IS NOT NULL AND "
+	    "lrow NOT IN (SELECT rowid FROM %s)", t->status_fid, qt);
+	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
+		goto out;
+	buf_reset(&b);
+	buf_printf(&b, "UPDATE _fs_record SET lrow = NULL WHERE tid = :tid AND "
+	    "lrow IS NOT NULL AND lrow NOT IN (SELECT rowid FROM %s)", qt);
+	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
+		goto out;
+	buf_reset(&b);
+	/* Creation rows for records registered now: rids above the old max. */
+	buf_printf(&b, "CREATE TEMP TABLE IF NOT EXISTS _fs_maxrid(v); "
+	    "DELETE FROM _fs_maxrid; INSERT INTO _fs_maxrid "
+	    "SELECT coalesce(max(rid), 0) FROM _fs_record");
+	if (store_exec(s, b.data, err) == -1)
+		goto out;
+	buf_reset(&b);
+	buf_printf(&b, "INSERT INTO _fs_record(tid, lrow, sid) SELECT :tid, "
+	    "rowid, randomblob(16) FROM %s WHERE rowid NOT IN (SELECT lrow "
+	    "FROM _fs_record WHERE tid = :tid AND lrow IS NOT NULL) "
+	    "ORDER BY rowid", qt);
+	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
+		goto out;
+	if (exec_bound(s, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind) "
+	    "SELECT rid, 0, (SELECT hlc FROM _fs_clock), 0, 1 FROM _fs_record "
+	    "WHERE rid > (SELECT v FROM temp._fs_maxrid) ORDER BY rid",
+	    t->tid, NULL, err) == -1)
+		goto out;
+	ret = store_exec(s, "DROP TABLE temp._fs_maxrid", err);
+out:
+	buf_free(&b);
+	return ret;
+}
+
+static int
+table_add_tx(struct store *s, const char *table, const struct table_opts *o,
+    struct fs_err *err)
+{
+	struct app_table *at = NULL;
+	struct catalog_table *t = NULL;
+	sqlite3_stmt *st = NULL;
+	char *qt = NULL, *match = NULL, now[64];
+	const char *scol, *acol;
+	int64_t tid;
+	int ret = -1, rc, si, ai;
+
+	if ((at = appschema_table(s, table, err)) == NULL)
+		return -1;
+	if (at->is_virtual) {
+		fs_err_set(err, FS_EINVAL, "table %s is a virtual table; only "
+		    "ordinary tables can be enrolled", at->name);
+		goto out;
+	}
+	if (at->without_rowid || at->rowid_col < 0) {
+		fs_err_set(err, FS_EINVAL, "table %s has no INTEGER PRIMARY KEY; "
+		    "fieldsync needs one because other row ids may change on "
+		    "VACUUM", at->name);
+		goto out;
+	}
+	/* Keep the columns chosen earlier unless the user names new ones. */
+	st = store_prepare(s, "SELECT status_col, added_col, match_cols "
+	    "FROM _fs_table WHERE name = ?1", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, at->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	scol = o->status_col ? o->status_col : rc == SQLITE_ROW ?
+	    (const char *)sqlite3_column_text(st, 0) : FS_DEFAULT_STATUS_COL;
+	acol = o->added_col ? o->added_col : rc == SQLITE_ROW ?
+	    (const char *)sqlite3_column_text(st, 1) : FS_DEFAULT_ADDED_COL;
+	scol = xstrdup(scol);
+	acol = xstrdup(acol);
+	if (o->match == NULL && rc == SQLITE_ROW &&
+	    sqlite3_column_type(st, 2) != SQLITE_NULL)
+		match = xstrdup((const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!ident_plausible(scol) || !ident_plausible(acol)) {
+		fs_err_set(err, FS_EINVAL, "invalid column name");
+		goto out_cols;
+	}
+	if (strcasecmp(scol, acol) == 0) {
+		fs_err_set(err, FS_EINVAL, "status and time-added columns must "
+		    "differ");
+		goto out_cols;
+	}
+	if (o->match != NULL && (match = match_json(at, o->match, err)) == NULL)
+		goto out_cols;
+	si = appschema_column(at, scol);
+	ai = appschema_column(at, acol);
+	if (si == at->rowid_col || ai == at->rowid_col) {
+		fs_err_set(err, FS_EINVAL, "the row id cannot be a system field");
+		goto out_cols;
+	}
+	qt = ident_quoted(at->name);
+	/* Re-enrolling: the fill below must not be captured as a change. */
+	if (capture_remove(s, at->name, err) == -1)
+		goto out_cols;
+	if (si < 0 && add_column(s, qt, scol, "INTEGER NOT NULL DEFAULT 0",
+	    err) == -1)
+		goto out_cols;
+	if (ai < 0 && add_column(s, qt, acol, "TEXT", err) == -1)
+		goto out_cols;
+	if (si < 0 || ai < 0) {
+		appschema_table_free(at);
+		if ((at = appschema_table(s, table, err)) == NULL)
+			goto out_cols;
+	}
+	/* Use the column names as the schema spells them. */
+	si = appschema_column(at, scol);
+	ai = appschema_column(at, acol);
+	free((char *)scol);
+	free((char *)acol);
+	scol = at->cols[si].name;
+	acol = at->cols[ai].name;
+	{
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "UPDATE %s SET ", qt);
+		ident_quote(&b, acol);
+		buf_addstr(&b, " = :text WHERE ");
+		ident_quote(&b, acol);
+		buf_addstr(&b, " IS NULL");
+		store_now_iso(now);
+		rc = exec_bound(s, b.data, 0, now, err);
+		buf_free(&b);
+		if (rc == -1)
+			goto out;
+	}
+	store_now_iso(now);
+	st = store_prepare(s, "INSERT INTO _fs_table(name, status_col, "
+	    "added_col, match_cols, enrolled, enrolled_at) VALUES (?1, ?2, ?3, "
+	    "?4, 1, ?5) ON CONFLICT(name) DO UPDATE SET status_col = "
+	    "excluded.status_col, added_col = excluded.added_col, match_cols = "
+	    "excluded.match_cols, enrolled = 1 RETURNING tid", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, at->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, scol, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, acol, -1, SQLITE_STATIC);
+	if (match)
+		sqlite3_bind_text(st, 4, match, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_dberr(s, err, "enrol table");
+		goto out;
+	}
+	tid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (upsert_fields(s, tid, at, scol, acol, err) == -1)
+		goto out;
+	if ((t = catalog_table_get_tid(s, tid, err)) == NULL)
+		goto out;
+	if (register_rows(s, t, qt, err) == -1)
+		goto out;
+	ret = capture_install(s, t, err);
+	goto out;
+out_cols:
+	free((char *)scol);
+	free((char *)acol);
+out:
+	sqlite3_finalize(st);
+	catalog_table_free(t);
+	appschema_table_free(at);
+	free(qt);
+	free(match);
+	return ret;
+}
+
+int
+catalog_table_add(struct store *s, const char *table,
+    const struct table_opts *opts, struct fs_err *err)
+{
+	struct table_opts none = { NULL, NULL, NULL };
+
+	if (store_check_ready(s, err) == -1)
+		return -1;
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (table_add_tx(s, table, opts ? opts : &none, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, err);
+}
+
+int
+catalog_table_remove(struct store *s, const char *table, struct fs_err *err)
+{
+	struct catalog_table *t;
+
+	if (store_check_ready(s, err) == -1)
+		return -1;
+	if (store_begin(s, err) == -1)
+		return -1;
+	if ((t = catalog_table_get(s, table, err)) == NULL)
+		goto fail;
+	if (capture_remove(s, t->name, err) == -1 ||
+	    exec_bound(s, "UPDATE _fs_table SET enrolled = 0 WHERE tid = :tid",
+	    t->tid, NULL, err) == -1) {
+		catalog_table_free(t);
+		goto fail;
+	}
+	catalog_table_free(t);
+	return store_commit(s, err);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+cJSON *
+catalog_table_list(struct store *s, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+	int rc;
+
+	if (store_check_ready(s, err) == -1)
+		return NULL;
+	st = store_prepare(s, "SELECT t.tid, t.name, t.status_col, t.added_col, "
+	    "t.match_cols, (SELECT count(*) FROM _fs_record r WHERE r.tid = "
+	    "t.tid AND r.lrow IS NOT NULL) FROM _fs_table t WHERE t.enrolled = 1 "
+	    "ORDER BY t.name", err);
+	if (st == NULL)
+		return NULL;
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject(), *fields;
+		struct catalog_table *t;
+
+		cJSON_AddStringToObject(o, "table",
+		    (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddStringToObject(o, "status_column",
+		    (const char *)sqlite3_column_text(st, 2));
+		cJSON_AddStringToObject(o, "added_column",
+		    (const char *)sqlite3_column_text(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			cJSON_AddItemToObject(o, "match", cJSON_Parse(
+			    (const char *)sqlite3_column_text(st, 4)));
+		else
+			cJSON_AddItemToObject(o, "match", cJSON_CreateArray());
+		cJSON_AddNumberToObject(o, "records",
+		    (double)sqlite3_column_int64(st, 5));
+		fields = cJSON_AddArrayToObject(o, "fields");
+		t = catalog_table_get_tid(s, sqlite3_column_int64(st, 0), err);
+		for (int i = 0; t && i < t->nfields; i++) {
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(f, "field", (double)t->fields[i].fid);
+			cJSON_AddStringToObject(f, "column", t->fields[i].name);
+			cJSON_AddStringToObject(f, "type", t->fields[i].decl_type);
+			cJSON_AddStringToObject(f, "role", t->fields[i].role);
+			cJSON_AddItemToArray(fields, f);
+		}
+		catalog_table_free(t);
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(arr);
+		store_dberr(s, err, "list tables");
+		return NULL;
+	}
+	return arr;
+}
+
+cJSON *
+catalog_fields_json(struct store *s, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+	int rc;
+
+	st = store_prepare(s, "SELECT f.fid, t.name, f.name, f.decl_type, "
+	    "f.role FROM _fs_field f JOIN _fs_table t USING (tid) WHERE "
+	    "t.enrolled = 1 AND f.present = 1 AND f.role <> 'rowid' "
+	    "ORDER BY f.fid", err);
+	if (st == NULL)
+		return NULL;
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "field",
+		    (double)sqlite3_column_int64(st, 0));
+		cJSON_AddStringToObject(o, "table",
+		    (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddStringToObject(o, "column",
+		    (const char *)sqlite3_column_text(st, 2));
+		cJSON_AddStringToObject(o, "type",
+		    (const char *)sqlite3_column_text(st, 3));
+		cJSON_AddStringToObject(o, "role",
+		    (const char *)sqlite3_column_text(st, 4));
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(arr);
+		store_dberr(s, err, "list fields");
+		return NULL;
+	}
+	return arr;
+}

@@ -1,0 +1,44 @@
+/* cmd-init.c - "fieldsync init": make an app database an instance. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "instance.h"
+
+int
+cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd_entry *e = cmd_find("init");
+	const char *name = NULL;
+	cJSON *info;
+	int c, created;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'n')
+			name = optarg;
+		else
+			return cmd_parse_common(e, c, argv[optind - 1]);
+	}
+	if (optind != argc)
+		return cmd_usage(e, "unexpected argument %s", argv[optind]);
+	if (cmd_open(ctx) == -1)
+		return cmd_fail(ctx);
+	if (instance_init(ctx->store, name, &created, &ctx->err) == -1)
+		return cmd_fail(ctx);
+	if ((info = instance_info(ctx->store, &ctx->err)) == NULL)
+		return cmd_fail(ctx);
+	printf("%s instance %s (%s) in %s\n", created ? "initialised" :
+	    "already initialised:",
+	    cJSON_GetObjectItem(info, "name")->valuestring,
+	    cJSON_GetObjectItem(info, "instance")->valuestring, ctx->db);
+	cJSON_Delete(info);
+	return FS_EXIT_OK;
+}

@@ -1,0 +1,205 @@
+/*
+ * cmd.c - the command table, dispatch helpers, usage and help.
+ * Keep this table, man/fieldsync.1 and README.md in agreement (a test
+ * checks it).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+const struct cmd_entry cmd_table[] = {
+	{ "init", "[--name NAME]",
+	  "add fieldsync's state tables to an app database",
+	  "--name NAME\tname of this instance (default: the file's base name)",
+	  cmd_init },
+	{ "table add", "TABLE [--status-column C] [--added-column C] "
+	  "[--match COL[,COL]]",
+	  "enrol a table: system fields, field numbers, capture triggers",
+	  "--status-column C\trecord status column (default fs_status; "
+	  "added if missing; non-zero means deleted)\n"
+	  "--added-column C\ttime added column (default fs_added; added if "
+	  "missing)\n"
+	  "--match COL[,COL]\tcolumns that link existing records on a first "
+	  "sync",
+	  cmd_table_add },
+	{ "table list", "[--json]", "list enrolled tables and their fields",
+	  "--json\tmachine-readable output", cmd_table_list },
+	{ "table remove", "TABLE",
+	  "stop capturing a table (app data and field numbers are kept)",
+	  NULL, cmd_table_remove },
+	{ "pair add", "NAME --passive --password-file F | NAME --active "
+	  "--url URL --password-file F [--interval SECONDS]",
+	  "add a pairing with a peer",
+	  "--passive\tthis side serves; the active side connects as NAME\n"
+	  "--active\tthis side polls the peer at --url\n"
+	  "--url URL\tthe passive peer, http://HOST:PORT/ or https://...\n"
+	  "--password-file F\tfile whose first line is the shared password\n"
+	  "--interval SECONDS\tseconds between polls (default 60, minimum 1)",
+	  cmd_pair_add },
+	{ "pair list", "[--json]", "list pairings",
+	  "--json\tmachine-readable output", cmd_pair_list },
+	{ "pair show", "NAME [--json]", "show a pairing and its field map",
+	  "--json\tmachine-readable output", cmd_pair_show },
+	{ "pair remove", "NAME", "remove a pairing and its field map", NULL,
+	  cmd_pair_remove },
+	{ "pair set", "NAME KEY VALUE",
+	  "change a pairing setting",
+	  "interval SECONDS\tseconds between polls (1 to 604800)\n"
+	  "policy newest|active|passive\twho wins a conflict\n"
+	  "enabled yes|no\twhether the pairing runs\n"
+	  "url URL\tthe passive peer (active pairings)\n"
+	  "deletes soft|hard\twhat a hard DELETE becomes on the peer\n"
+	  "ca-file F\tCA certificate file to verify the peer's TLS "
+	  "certificate (empty to unset)\n"
+	  "password-file F\treplace the shared password",
+	  cmd_pair_set },
+	{ "map add", "PAIR TABLE.COLUMN [--mode two-way|upload|download|off] "
+	  "[--remote-field N]",
+	  "add a field to a pairing's map",
+	  "--mode M\ttwo-way (default), upload, download or off\n"
+	  "--remote-field N\ton a passive pairing, the active side's field "
+	  "number",
+	  cmd_map_add },
+	{ "map list", "PAIR [--json]", "show a pairing's field map and "
+	  "warnings", "--json\tmachine-readable output", cmd_map_list },
+	{ "map set", "PAIR TABLE.COLUMN --mode M", "change a mapped field's "
+	  "mode", "--mode M\ttwo-way, upload, download or off", cmd_map_set },
+	{ "map remove", "PAIR TABLE.COLUMN", "remove a field from a map",
+	  NULL, cmd_map_remove },
+	{ "log", "TABLE ROWID [--json]", "show a record's change log, newest "
+	  "first", "--json\tmachine-readable output\n"
+	  "--limit N\tshow at most N entries", cmd_log },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (const struct cmd_entry *e = cmd_table; e->name; e++)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+int
+cmd_open(struct cmd_ctx *ctx)
+{
+	if (ctx->store != NULL)
+		return 0;
+	ctx->store = store_open(ctx->db, &ctx->err);
+	return ctx->store ? 0 : -1;
+}
+
+int
+cmd_fail(struct cmd_ctx *ctx)
+{
+	fprintf(stderr, "fieldsync: %s\n", ctx->err.msg[0] ? ctx->err.msg :
+	    "unknown error");
+	return ctx->err.code == FS_EINVAL ? FS_EXIT_USAGE : FS_EXIT_FAIL;
+}
+
+int
+cmd_usage(const struct cmd_entry *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fieldsync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (usage: fieldsync [-d DB] %s %s)\n", e->name,
+	    e->args);
+	return FS_EXIT_USAGE;
+}
+
+void
+cmd_print_json(cJSON *j)
+{
+	char *s = cJSON_Print(j);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	cJSON_Delete(j);
+}
+
+void
+cmd_help(FILE *f, const struct cmd_entry *e)
+{
+	if (e == NULL) {
+		fprintf(f, "usage: fieldsync [-d DB] COMMAND [ARGS]\n\n"
+		    "Keeps chosen fields of SQLite tables in sync between "
+		    "instances.\n-d DB defaults to $FIELDSYNC_DB.\n\n"
+		    "commands:\n");
+		for (e = cmd_table; e->name; e++)
+			fprintf(f, "  %-13s %s\n", e->name, e->summary);
+		fprintf(f, "\n'fieldsync COMMAND --help' shows a command's "
+		    "options; man fieldsync has it all.\n");
+		return;
+	}
+	fprintf(f, "usage: fieldsync [-d DB] %s %s\n\n%s.\n", e->name, e->args,
+	    e->summary);
+	if (e->help != NULL) {
+		const char *p = e->help;
+
+		fprintf(f, "\n");
+		while (*p) {
+			size_t n = strcspn(p, "\n"), k = strcspn(p, "\t");
+
+			if (k < n)
+				fprintf(f, "  %-24.*s %.*s\n", (int)k, p,
+				    (int)(n - k - 1), p + k + 1);
+			else
+				fprintf(f, "  %.*s\n", (int)n, p);
+			p += n;
+			if (*p == '\n')
+				p++;
+		}
+	}
+}
+
+int
+cmd_parse_common(const struct cmd_entry *e, int c, const char *arg)
+{
+	switch (c) {
+	case 'h':
+		cmd_help(stdout, e);
+		exit(FS_EXIT_OK);
+	case 'P':
+		return cmd_usage(e, "passwords are never taken on the command "
+		    "line; put it in a file and use --password-file F");
+	default:
+		return cmd_usage(e, "invalid option");
+	}
+}
+
+int
+cmd_parse_json(const struct cmd_entry *e, int argc, char **argv, int *json,
+    int npos)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	*json = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j')
+			*json = 1;
+		else
+			return cmd_parse_common(e, c, argv[optind - 1]);
+	}
+	if (argc - optind != npos)
+		return cmd_usage(e, "wrong number of arguments");
+	return 0;
+}
+

@@ -1,0 +1,293 @@
+/* fieldmap.c - field maps of pairings; see fieldmap.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "fieldmap.h"
+#include "pairing.h"
+#include "util.h"
+
+static const char *const mode_names[] = {
+	[FS_MODE_OFF] = "off", [FS_MODE_TWO_WAY] = "two-way",
+	[FS_MODE_UPLOAD] = "upload", [FS_MODE_DOWNLOAD] = "download",
+};
+
+int
+fieldmap_mode_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s != NULL && strcmp(s, mode_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+fieldmap_mode_name(int mode)
+{
+	return mode >= 0 && mode < 4 ? mode_names[mode] : "?";
+}
+
+int
+fieldmap_mode_sends(int mode)
+{
+	return mode == FS_MODE_TWO_WAY || mode == FS_MODE_UPLOAD;
+}
+
+int
+fieldmap_mode_receives(int mode)
+{
+	return mode == FS_MODE_TWO_WAY || mode == FS_MODE_DOWNLOAD;
+}
+
+int
+fieldmap_can_flow(int from, int to)
+{
+	return fieldmap_mode_sends(from) && fieldmap_mode_receives(to);
+}
+
+/*
+ * Resolve TABLE.COLUMN.  Table names may contain dots, so every dot is
+ * tried as the separator and the enrolled table that matches wins.
+ */
+static int
+resolve(struct store *s, const char *tc, struct catalog_table **tp,
+    const struct catalog_field **fp, struct fs_err *err)
+{
+	const char *dot;
+	int found_table = 0;
+
+	for (dot = strchr(tc, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+		char *tname = xstrndup(tc, (size_t)(dot - tc));
+		struct catalog_table *t = catalog_table_get(s, tname, NULL);
+
+		free(tname);
+		if (t == NULL)
+			continue;
+		found_table = 1;
+		if ((*fp = catalog_field_by_name(t, dot + 1)) != NULL) {
+			if (strcmp((*fp)->role, "rowid") == 0) {
+				catalog_table_free(t);
+				return fs_err_set(err, FS_EINVAL, "%s is the "
+				    "row id, which is never synced", tc);
+			}
+			*tp = t;
+			return 0;
+		}
+		catalog_table_free(t);
+	}
+	if (strchr(tc, '.') == NULL)
+		return fs_err_set(err, FS_EINVAL, "expected TABLE.COLUMN, got "
+		    "%s", tc);
+	if (found_table)
+		return fs_err_set(err, FS_ENOTFOUND, "no such column: %s", tc);
+	return fs_err_set(err, FS_ENOTFOUND, "no enrolled table in %s "
+	    "(enrol it with 'fieldsync table add')", tc);
+}
+
+int
+fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
+    int64_t remote_fid, int64_t *fid, struct fs_err *err)
+{
+	struct pairing *p = NULL;
+	struct catalog_table *t = NULL;
+	const struct catalog_field *f;
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (store_check_ready(s, err) == -1)
+		return -1;
+	if (mode < 0)
+		return fs_err_set(err, FS_EINVAL, "mode must be two-way, "
+		    "upload, download or off");
+	if ((p = pairing_get(s, pair, err)) == NULL)
+		return -1;
+	if (strcmp(p->role, "active") == 0 && remote_fid != -1) {
+		fs_err_set(err, FS_EINVAL, "--remote-field is for passive "
+		    "pairings: the active side's field numbers are the wire "
+		    "contract");
+		goto out;
+	}
+	if (remote_fid != -1 && remote_fid < 1) {
+		fs_err_set(err, FS_EINVAL, "--remote-field must be a positive "
+		    "field number");
+		goto out;
+	}
+	if (resolve(s, tc, &t, &f, err) == -1)
+		goto out;
+	st = store_prepare(s, "INSERT INTO _fs_map(pid, fid, mode, remote_fid) "
+	    "VALUES (?1, ?2, ?3, ?4)", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->pid);
+	sqlite3_bind_int64(st, 2, f->fid);
+	sqlite3_bind_text(st, 3, fieldmap_mode_name(mode), -1, SQLITE_STATIC);
+	if (remote_fid != -1)
+		sqlite3_bind_int64(st, 4, remote_fid);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(s->db) ==
+		    SQLITE_CONSTRAINT_PRIMARYKEY)
+			fs_err_set(err, FS_EEXIST, "%s is already mapped in %s "
+			    "(use 'map set')", tc, pair);
+		else
+			store_dberr(s, err, "map field");
+		goto out;
+	}
+	if (fid)
+		*fid = f->fid;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	catalog_table_free(t);
+	pairing_free(p);
+	return ret;
+}
+
+static int
+change(struct store *s, const char *pair, const char *tc, const char *sql,
+    int mode, struct fs_err *err)
+{
+	struct pairing *p = NULL;
+	struct catalog_table *t = NULL;
+	const struct catalog_field *f;
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (store_check_ready(s, err) == -1)
+		return -1;
+	if ((p = pairing_get(s, pair, err)) == NULL)
+		return -1;
+	if (resolve(s, tc, &t, &f, err) == -1)
+		goto out;
+	if ((st = store_prepare(s, sql, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->pid);
+	sqlite3_bind_int64(st, 2, f->fid);
+	if (mode >= 0)
+		sqlite3_bind_text(st, 3, fieldmap_mode_name(mode), -1,
+		    SQLITE_STATIC);
+	if (store_step_done(s, st, err) == -1)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		fs_err_set(err, FS_ENOTFOUND, "%s is not mapped in %s", tc,
+		    pair);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	catalog_table_free(t);
+	pairing_free(p);
+	return ret;
+}
+
+int
+fieldmap_set(struct store *s, const char *pair, const char *tc, int mode,
+    struct fs_err *err)
+{
+	if (mode < 0)
+		return fs_err_set(err, FS_EINVAL, "mode must be two-way, "
+		    "upload, download or off");
+	return change(s, pair, tc, "UPDATE _fs_map SET mode = ?3 WHERE "
+	    "pid = ?1 AND fid = ?2", mode, err);
+}
+
+int
+fieldmap_remove(struct store *s, const char *pair, const char *tc,
+    struct fs_err *err)
+{
+	return change(s, pair, tc, "DELETE FROM _fs_map WHERE pid = ?1 AND "
+	    "fid = ?2", -1, err);
+}
+
+static void
+warn(cJSON *warnings, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warn(cJSON *warnings, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
+}
+
+cJSON *
+fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
+{
+	struct pairing *p;
+	sqlite3_stmt *st;
+	cJSON *o, *fields, *warnings;
+	int rc, passive;
+
+	if (store_check_ready(s, err) == -1)
+		return NULL;
+	if ((p = pairing_get(s, pair, err)) == NULL)
+		return NULL;
+	passive = strcmp(p->role, "passive") == 0;
+	st = store_prepare(s, "SELECT m.fid, t.name, f.name, f.decl_type, "
+	    "m.mode, m.remote_fid, t.enrolled AND f.present, (SELECT count(*) "
+	    "FROM _fs_map m2 WHERE m2.pid = m.pid AND m2.remote_fid = "
+	    "m.remote_fid) FROM _fs_map m JOIN _fs_field f USING (fid) JOIN "
+	    "_fs_table t USING (tid) WHERE m.pid = ?1 ORDER BY t.name, m.fid",
+	    err);
+	if (st == NULL) {
+		pairing_free(p);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, p->pid);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "pair", p->name);
+	cJSON_AddStringToObject(o, "role", p->role);
+	fields = cJSON_AddArrayToObject(o, "fields");
+	warnings = cJSON_AddArrayToObject(o, "warnings");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *f = cJSON_CreateObject();
+		const char *tn = (const char *)sqlite3_column_text(st, 1);
+		const char *cn = (const char *)sqlite3_column_text(st, 2);
+		const char *mode = (const char *)sqlite3_column_text(st, 4);
+		int has_remote = sqlite3_column_type(st, 5) != SQLITE_NULL;
+
+		cJSON_AddNumberToObject(f, "field",
+		    (double)sqlite3_column_int64(st, 0));
+		cJSON_AddStringToObject(f, "table", tn);
+		cJSON_AddStringToObject(f, "column", cn);
+		cJSON_AddStringToObject(f, "type",
+		    (const char *)sqlite3_column_text(st, 3));
+		cJSON_AddStringToObject(f, "mode", mode);
+		if (has_remote)
+			cJSON_AddNumberToObject(f, "remote_field",
+			    (double)sqlite3_column_int64(st, 5));
+		else
+			cJSON_AddNullToObject(f, "remote_field");
+		cJSON_AddItemToArray(fields, f);
+		if (!sqlite3_column_int(st, 6))
+			warn(warnings, "%s.%s: table or column no longer "
+			    "enrolled; nothing flows", tn, cn);
+		else if (strcmp(mode, "off") == 0)
+			warn(warnings, "%s.%s: mode off; nothing flows", tn, cn);
+		if (passive && !has_remote)
+			warn(warnings, "%s.%s: not linked to an active field "
+			    "(--remote-field N); nothing flows", tn, cn);
+		if (passive && has_remote && sqlite3_column_int(st, 7) > 1)
+			warn(warnings, "%s.%s: active field %lld is mapped "
+			    "more than once", tn, cn,
+			    (long long)sqlite3_column_int64(st, 5));
+	}
+	sqlite3_finalize(st);
+	pairing_free(p);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(o);
+		store_dberr(s, err, "list map");
+		return NULL;
+	}
+	return o;
+}

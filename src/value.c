@@ -1,0 +1,139 @@
+/* value.c - SQLite values as display JSON and text; see value.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ident.h"
+#include "util.h"
+#include "value.h"
+
+static cJSON *
+text_json(const unsigned char *t, int n)
+{
+	char *copy;
+	cJSON *j;
+
+	/* cJSON would emit invalid UTF-8 as is; show a replacement instead. */
+	if (utf8_valid((const char *)t, (size_t)n) &&
+	    memchr(t, '\0', (size_t)n) == NULL)
+		return cJSON_CreateString((const char *)t);
+	copy = xmalloc((size_t)n * 3 + 1);
+	{
+		size_t o = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (t[i] >= 0x20 && t[i] < 0x7f)
+				copy[o++] = (char)t[i];
+			else {
+				memcpy(copy + o, "\xef\xbf\xbd", 3);
+				o += 3;
+			}
+		}
+		copy[o] = '\0';
+	}
+	j = cJSON_CreateString(copy);
+	free(copy);
+	return j;
+}
+
+static cJSON *
+any_json(int type, sqlite3_int64 i, double d, const unsigned char *t,
+    const void *b, int n)
+{
+	char num[64];
+
+	switch (type) {
+	case SQLITE_INTEGER:
+		snprintf(num, sizeof num, "%" PRId64, (int64_t)i);
+		return cJSON_CreateRaw(num);
+	case SQLITE_FLOAT:
+		if (!isfinite(d))
+			return cJSON_CreateString(d > 0 ? "Infinity" :
+			    "-Infinity");
+		snprintf(num, sizeof num, "%.17g", d);
+		if (strspn(num, "-0123456789") == strlen(num))
+			strcat(num, ".0");
+		return cJSON_CreateRaw(num);
+	case SQLITE_TEXT:
+		return text_json(t, n);
+	case SQLITE_BLOB: {
+		cJSON *o = cJSON_CreateObject();
+		char *hex = xmalloc((size_t)n * 2 + 1);
+
+		util_hex(b, (size_t)n, hex);
+		cJSON_AddStringToObject(o, "blob", hex);
+		free(hex);
+		return o;
+	}
+	default:
+		return cJSON_CreateNull();
+	}
+}
+
+cJSON *
+value_to_json(sqlite3_value *v)
+{
+	int type = sqlite3_value_type(v);
+
+	return any_json(type, sqlite3_value_int64(v), sqlite3_value_double(v),
+	    type == SQLITE_TEXT ? sqlite3_value_text(v) : NULL,
+	    type == SQLITE_BLOB ? sqlite3_value_blob(v) : NULL,
+	    sqlite3_value_bytes(v));
+}
+
+cJSON *
+value_column_json(sqlite3_stmt *st, int col)
+{
+	return value_to_json(sqlite3_column_value(st, col));
+}
+
+void
+value_column_text(struct buf *out, sqlite3_stmt *st, int col, size_t max)
+{
+	int type = sqlite3_column_type(st, col);
+	size_t n;
+
+	switch (type) {
+	case SQLITE_NULL:
+		buf_addstr(out, "NULL");
+		return;
+	case SQLITE_INTEGER:
+		buf_printf(out, "%" PRId64, (int64_t)sqlite3_column_int64(st, col));
+		return;
+	case SQLITE_FLOAT:
+		buf_printf(out, "%.17g", sqlite3_column_double(st, col));
+		return;
+	case SQLITE_TEXT: {
+		const unsigned char *t = sqlite3_column_text(st, col);
+
+		n = (size_t)sqlite3_column_bytes(st, col);
+		buf_addstr(out, "'");
+		for (size_t i = 0; i < n && i < max; i++) {
+			if (t[i] == '\'')
+				buf_addstr(out, "''");
+			else if (t[i] < 0x20 || t[i] == 0x7f)
+				buf_printf(out, "\\x%02x", t[i]);
+			else
+				buf_add(out, &t[i], 1);
+		}
+		buf_addstr(out, n > max ? "'..." : "'");
+		return;
+	}
+	default: {
+		const unsigned char *b = sqlite3_column_blob(st, col);
+		char hex[3];
+
+		n = (size_t)sqlite3_column_bytes(st, col);
+		buf_addstr(out, "x'");
+		for (size_t i = 0; i < n && i < max / 2; i++) {
+			util_hex(&b[i], 1, hex);
+			buf_addstr(out, hex);
+		}
+		buf_addstr(out, n > max / 2 ? "'..." : "'");
+	}
+	}
+}

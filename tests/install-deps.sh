@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what building, running and testing fieldsync needs on Debian 12.
+# Runs as root (or through sudo when available).  Safe to run again.
+set -e
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+fi
+PKGS="build-essential autoconf automake pkg-config mandoc sqlite3 \
+python3 libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
+libcjson-dev libgnutls28-dev libcmocka-dev curl valgrind"
+if [ "${FIELDSYNC_BROWSER_TESTS:-1}" = 1 ]; then
+	PKGS="$PKGS chromium nodejs npm"
+fi
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
+		>/dev/null
+fi
