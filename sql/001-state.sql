@@ -112,14 +112,59 @@ CREATE TABLE _fs_map (
 ) WITHOUT ROWID;
 
 -- Per-pairing sync progress and health.
+-- sent_seq: our newest seq the peer has committed (its acknowledgement);
+-- recv_seq: the peer's newest seq we have committed.  Both advance only
+-- in the transaction that applies the batch they describe.
+-- map_epoch: bumped when this side's map changes, so the peer knows to
+-- send everything again; peer_epoch: the peer's, as last seen.
 CREATE TABLE _fs_pair_state (
 	pid		INTEGER PRIMARY KEY REFERENCES _fs_pair(pid),
 	sent_seq	INTEGER NOT NULL DEFAULT 0,
 	recv_seq	INTEGER NOT NULL DEFAULT 0,
+	map_epoch	INTEGER NOT NULL DEFAULT 0,
+	peer_epoch	INTEGER,
 	peer_instance	TEXT,
+	peer_name	TEXT,
+	peer_catalog	TEXT,
+	peer_pending	INTEGER,
+	peer_interval	INTEGER,
 	last_ok		TEXT,
+	last_attempt	TEXT,
 	last_error	TEXT,
-	last_error_at	TEXT,
 	error_kind	TEXT,
-	offset_ms	INTEGER
+	offset_ms	INTEGER,
+	failures	INTEGER NOT NULL DEFAULT 0,
+	ambiguous	INTEGER NOT NULL DEFAULT 0
 );
+
+-- Records linked by a match key on a first sync: the peer's sync identity
+-- for one of our records.  Only the side that matched keeps the link.
+CREATE TABLE _fs_link (
+	pid		INTEGER NOT NULL,
+	rsid		BLOB NOT NULL,
+	rid		INTEGER NOT NULL,
+	PRIMARY KEY (pid, rsid)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX _fs_link_rid ON _fs_link (pid, rid);
+
+-- Conflicts: the same field changed on both sides since they last
+-- agreed.  Both values are kept so a person can reverse the choice.
+CREATE TABLE _fs_conflict (
+	id		INTEGER PRIMARY KEY,
+	rid		INTEGER NOT NULL,
+	fid		INTEGER NOT NULL,
+	pid		INTEGER,
+	local_value,
+	local_hlc	INTEGER NOT NULL,
+	local_origin	INTEGER NOT NULL,
+	remote_value,
+	remote_hlc	INTEGER NOT NULL,
+	remote_origin	INTEGER NOT NULL,
+	winner		TEXT NOT NULL CHECK (winner IN ('local', 'remote')),
+	policy		TEXT NOT NULL,
+	at		TEXT NOT NULL,
+	resolved_at	TEXT,
+	resolution	TEXT
+);
+CREATE INDEX _fs_conflict_open ON _fs_conflict (resolved_at, id);
+CREATE INDEX _fs_conflict_rid ON _fs_conflict (rid);

@@ -68,5 +68,11 @@ int cmd_map_list(struct cmd_ctx *, int, char **);
 int cmd_map_set(struct cmd_ctx *, int, char **);
 int cmd_map_remove(struct cmd_ctx *, int, char **);
 int cmd_log(struct cmd_ctx *, int, char **);
+int cmd_sync(struct cmd_ctx *, int, char **);
+int cmd_serve(struct cmd_ctx *, int, char **);
+int cmd_status(struct cmd_ctx *, int, char **);
+int cmd_pair_test(struct cmd_ctx *, int, char **);
+int cmd_conflicts(struct cmd_ctx *, int, char **);
+int cmd_conflicts_resolve(struct cmd_ctx *, int, char **);
 
 #endif

@@ -10,6 +10,8 @@
 #ifndef FS_ERR_H
 #define FS_ERR_H
 
+#include <stddef.h>
+
 enum fs_errcode {
 	FS_OK = 0,
 	FS_EINVAL,	/* bad input from the user or a peer */
@@ -22,7 +24,8 @@ enum fs_errcode {
 	FS_ENET,	/* peer unreachable */
 	FS_EPROTO,	/* peer spoke something we do not understand */
 	FS_EBUSY,	/* someone else holds the lock */
-	FS_ECONFLICT	/* state does not allow it */
+	FS_ECONFLICT,	/* state does not allow it */
+	FS_EAGAIN_HELLO	/* peer asks for a hello first */
 };
 
 struct fs_err {
@@ -34,5 +37,11 @@ struct fs_err {
 int fs_err_set(struct fs_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fs_err_clear(struct fs_err *err);
+/*
+ * Copy src to dst (n bytes, always terminated, truncated if need be) with
+ * control characters escaped (\n, \t, \r, \xHH), so text that came
+ * from a user or a peer keeps an error message on one line.
+ */
+void fs_err_oneline(char *dst, size_t n, const char *src);
 
 #endif

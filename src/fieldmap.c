@@ -10,6 +10,7 @@
 #include "catalog.h"
 #include "fieldmap.h"
 #include "pairing.h"
+#include "pairstate.h"
 #include "util.h"
 
 static const char *const mode_names[] = {
@@ -139,7 +140,8 @@ fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
 	}
 	if (fid)
 		*fid = f->fid;
-	ret = 0;
+	/* Everything goes again so the newly mapped field catches up. */
+	ret = pairstate_map_changed(s, p->pid, err);
 out:
 	sqlite3_finalize(st);
 	catalog_table_free(t);
@@ -177,7 +179,7 @@ change(struct store *s, const char *pair, const char *tc, const char *sql,
 		    pair);
 		goto out;
 	}
-	ret = 0;
+	ret = pairstate_map_changed(s, p->pid, err);
 out:
 	sqlite3_finalize(st);
 	catalog_table_free(t);

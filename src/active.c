@@ -1,0 +1,540 @@
+/* active.c - hello, test and sync passes on the active side; see active.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "active.h"
+#include "buf.h"
+#include "changes.h"
+#include "client.h"
+#include "fieldmap.h"
+#include "merge.h"
+#include "pairstate.h"
+#include "passive.h"
+#include "proto.h"
+#include "syncmap.h"
+#include "util.h"
+
+#define MAX_RESP FS_PROTO_MAX_BODY
+#define MAX_ROUNDS 100000
+
+const char *
+active_error_kind(int code)
+{
+	switch (code) {
+	case FS_ENET:
+		return "unreachable";
+	case FS_EAUTH:
+		return "auth refused";
+	case FS_ECONFLICT:
+		return "map mismatch";
+	case FS_EPROTO:
+		return "protocol";
+	default:
+		return "error";
+	}
+}
+
+int
+active_lock(const char *db, int timeout_s, int *fd, struct fs_err *err)
+{
+	struct buf b;
+	int f, waited = 0;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s-fieldsync.lock", db);
+	f = open(b.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f == -1) {
+		fs_err_set(err, FS_EIO, "cannot open lock file %s: %s", b.data,
+		    strerror(errno));
+		buf_free(&b);
+		return -1;
+	}
+	buf_free(&b);
+	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK || waited >= timeout_s * 10) {
+			close(f);
+			return fs_err_set(err, FS_EBUSY, "another sync of this "
+			    "database is still running");
+		}
+		usleep(100000);
+		waited++;
+	}
+	*fd = f;
+	return 0;
+}
+
+void
+active_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+/* Turn a non-2xx response into an error naming what the peer said. */
+static int
+http_error(int status, const char *resp, struct fs_err *err)
+{
+	cJSON *j = resp ? cJSON_Parse(resp) : NULL;
+	const cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
+	char msg[400];
+	int code;
+
+	snprintf(msg, sizeof msg, "%s", cJSON_IsString(e) ? e->valuestring :
+	    "no details");
+	cJSON_Delete(j);
+	switch (status) {
+	case 401:
+	case 403:
+	case 429:
+		code = FS_EAUTH;
+		break;
+	case 409:
+		code = strncmp(msg, "hello first", 11) == 0 ? FS_EAGAIN_HELLO :
+		    FS_EPROTO;
+		break;
+	default:
+		code = FS_EPROTO;
+	}
+	return fs_err_set(err, code, "peer answered %d: %s", status, msg);
+}
+
+static struct client *
+connect_peer(const struct pairing *p, struct fs_err *err)
+{
+	return client_new(p->url, p->name, p->secret, p->ca_file, err);
+}
+
+/* POST and parse a JSON object response (2xx only). */
+static cJSON *
+call(struct client *cl, const char *path, const char *body, size_t len,
+    struct fs_err *err)
+{
+	char *resp = NULL;
+	size_t rlen = 0;
+	int status = 0;
+	cJSON *j;
+
+	if (client_post(cl, path, body, len, MAX_RESP, &status, &resp, &rlen,
+	    err) == -1)
+		return NULL;
+	if (status < 200 || status > 299) {
+		http_error(status, resp, err);
+		free(resp);
+		return NULL;
+	}
+	j = proto_parse(resp, rlen, err);
+	free(resp);
+	if (j == NULL) {
+		char m[sizeof err->msg];
+
+		snprintf(m, sizeof m, "%s", err ? err->msg : "");
+		fs_err_set(err, FS_EPROTO, "peer sent a bad response: %s", m);
+	}
+	return j;
+}
+
+static void
+warnf(cJSON *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+warnf(cJSON *w, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+}
+
+/*
+ * Compare our map with the passive's: how many fields can flow at all,
+ * and a warning for each field where nothing can.
+ */
+static int
+check_map(const cJSON *ours, const cJSON *theirs, cJSON *warnings)
+{
+	const cJSON *a, *b;
+	int flows = 0;
+
+	cJSON_ArrayForEach(a, ours) {
+		const char *am = cJSON_GetObjectItem(a, "mode")->valuestring;
+		double fid = cJSON_GetObjectItem(a, "field")->valuedouble;
+		int amode = fieldmap_mode_parse(am), seen = 0, ok = 0;
+
+		if (amode == FS_MODE_OFF || amode < 0)
+			continue;
+		cJSON_ArrayForEach(b, theirs) {
+			const cJSON *rf = cJSON_GetObjectItem(b, "remote_field");
+			const cJSON *bm = cJSON_GetObjectItem(b, "mode");
+			int pmode;
+
+			if (!cJSON_IsNumber(rf) || rf->valuedouble != fid ||
+			    !cJSON_IsString(bm))
+				continue;
+			pmode = fieldmap_mode_parse(bm->valuestring);
+			if (pmode <= FS_MODE_OFF)
+				continue;
+			seen = 1;
+			if (fieldmap_can_flow(amode, pmode) ||
+			    fieldmap_can_flow(pmode, amode))
+				ok = 1;
+			if (cJSON_IsString(cJSON_GetObjectItem(b, "type")) &&
+			    strcasecmp(cJSON_GetObjectItem(b, "type")->valuestring,
+			    cJSON_GetObjectItem(a, "type")->valuestring) != 0)
+				warnf(warnings, "%s.%s (field %.0f): types differ "
+				    "(%s here, %s on the peer)",
+				    cJSON_GetObjectItem(a, "table")->valuestring,
+				    cJSON_GetObjectItem(a, "column")->valuestring,
+				    fid, cJSON_GetObjectItem(a, "type")->valuestring,
+				    cJSON_GetObjectItem(b, "type")->valuestring);
+		}
+		if (!seen)
+			warnf(warnings, "%s.%s (field %.0f): not mapped on the "
+			    "passive side; nothing flows",
+			    cJSON_GetObjectItem(a, "table")->valuestring,
+			    cJSON_GetObjectItem(a, "column")->valuestring, fid);
+		else if (!ok)
+			warnf(warnings, "%s.%s (field %.0f): modes %s here and "
+			    "on the peer let nothing flow",
+			    cJSON_GetObjectItem(a, "table")->valuestring,
+			    cJSON_GetObjectItem(a, "column")->valuestring, fid,
+			    am);
+		flows += ok;
+	}
+	return flows;
+}
+
+/*
+ * hello: publish our catalogue, learn the peer's map.  On success fills
+ * *report (may be NULL) and records the peer's identity.
+ */
+static int
+hello(struct store *s, const struct pairing *p, struct client *cl,
+    cJSON **report, struct fs_err *err)
+{
+	cJSON *req = cJSON_CreateObject(), *resp = NULL, *cat, *rep = NULL;
+	cJSON *warnings;
+	char *id = store_instance_id(s, err), *name = NULL, *body = NULL;
+	const char *peer, *pname;
+	int64_t t0, t1, pt, proto, epoch;
+	int ret = -1, flows;
+
+	if (id == NULL || (cat = passive_catalogue(s, p->pid, err)) == NULL)
+		goto out;
+	name = store_meta_get(s, "name", NULL);
+	cJSON_AddNumberToObject(req, "protocol", FS_PROTO_VERSION);
+	cJSON_AddStringToObject(req, "instance", id);
+	cJSON_AddStringToObject(req, "name", name ? name : "");
+	cJSON_AddItemToObject(req, "fields", cat);
+	body = cJSON_PrintUnformatted(req);
+	t0 = util_now_ms();
+	if ((resp = call(cl, "/sync/v1/hello", body, strlen(body), err)) == NULL)
+		goto out;
+	t1 = util_now_ms();
+	if (proto_get_i64(resp, "protocol", 0, 1000000, &proto, err) == -1 ||
+	    (peer = proto_get_str(resp, "instance", 32, err)) == NULL ||
+	    (pname = proto_get_str(resp, "name", 255, err)) == NULL ||
+	    proto_get_i64(resp, "time_ms", 0, INT64_MAX, &pt, err) == -1 ||
+	    proto_get_i64(resp, "epoch", 0, INT64_MAX, &epoch, err) == -1 ||
+	    proto_get_array(resp, "fields", err) == NULL) {
+		char m[sizeof err->msg];
+
+		snprintf(m, sizeof m, "%s", err ? err->msg : "");
+		fs_err_set(err, FS_EPROTO, "bad hello from peer: %s", m);
+		goto out;
+	}
+	if (proto != FS_PROTO_VERSION) {
+		fs_err_set(err, FS_EPROTO, "peer speaks protocol %" PRId64
+		    ", this side %d", proto, FS_PROTO_VERSION);
+		goto out;
+	}
+	rep = cJSON_CreateObject();
+	warnings = cJSON_CreateArray();
+	flows = check_map(cat, cJSON_GetObjectItem(resp, "fields"), warnings);
+	cJSON_AddBoolToObject(rep, "ok", flows > 0);
+	cJSON_AddStringToObject(rep, "peer", peer);
+	cJSON_AddStringToObject(rep, "name", pname);
+	cJSON_AddNumberToObject(rep, "protocol", (double)proto);
+	cJSON_AddNumberToObject(rep, "clock_offset_ms",
+	    (double)(pt - (t0 + t1) / 2));
+	cJSON_AddNumberToObject(rep, "flows", flows);
+	cJSON_AddItemToObject(rep, "warnings", warnings);
+	if (flows == 0)
+		cJSON_AddStringToObject(rep, "problem", "map mismatch: no "
+		    "mapped field can flow in either direction");
+	{
+		sqlite3_stmt *st;
+
+		if (store_begin(s, err) == -1)
+			goto out;
+		st = store_prepare(s, "UPDATE _fs_pair_state SET peer_instance "
+		    "= ?2, peer_name = ?3, offset_ms = ?4, peer_catalog = ?5, "
+		    "recv_seq = CASE WHEN peer_epoch IS NOT ?6 THEN 0 ELSE "
+		    "recv_seq END, peer_epoch = ?6 WHERE pid = ?1", err);
+		if (st == NULL) {
+			store_rollback(s);
+			goto out;
+		}
+		free(body);
+		body = cJSON_PrintUnformatted(cJSON_GetObjectItem(resp,
+		    "fields"));
+		sqlite3_bind_int64(st, 1, p->pid);
+		sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, pname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, pt - (t0 + t1) / 2);
+		sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, epoch);
+		if (store_step_done(s, st, err) == -1) {
+			sqlite3_finalize(st);
+			store_rollback(s);
+			goto out;
+		}
+		sqlite3_finalize(st);
+		if (store_commit(s, err) == -1)
+			goto out;
+	}
+	if (flows == 0) {
+		fs_err_set(err, FS_ECONFLICT, "no mapped field can flow in "
+		    "either direction (see 'fieldsync pair test %s')", p->name);
+		if (report) {
+			*report = rep;
+			rep = NULL;
+		}
+		goto out;
+	}
+	if (report) {
+		*report = rep;
+		rep = NULL;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(resp);
+	cJSON_Delete(rep);
+	free(id);
+	free(name);
+	free(body);
+	return ret;
+}
+
+int
+active_test(struct store *s, const struct pairing *p, cJSON **report,
+    struct fs_err *err)
+{
+	struct client *cl;
+	struct fs_err e;
+
+	*report = NULL;
+	if (strcmp(p->role, "active") != 0)
+		return fs_err_set(err, FS_EINVAL, "pairing %s is passive: test "
+		    "it from the active side", p->name);
+	fs_err_clear(&e);
+	if ((cl = connect_peer(p, &e)) != NULL) {
+		hello(s, p, cl, report, &e);
+		client_free(cl);
+	}
+	if (*report == NULL) {
+		*report = cJSON_CreateObject();
+		cJSON_AddBoolToObject(*report, "ok", 0);
+		cJSON_AddStringToObject(*report, "problem", e.msg);
+		cJSON_AddStringToObject(*report, "kind",
+		    active_error_kind(e.code));
+	}
+	return 0;
+}
+
+/* Apply the passive's response and both cursors in one transaction. */
+static int
+apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
+    int64_t our_to, int *more, struct sync_progress *prog,
+    struct fs_err *err)
+{
+	struct pairstate ps;
+	struct syncmap *m = NULL;
+	struct merge_stats ms;
+	const cJSON *mj;
+	int64_t ack, cursor, epoch, pending = 0;
+	int ret = -1;
+
+	if (proto_get_i64(resp, "ack", 0, INT64_MAX, &ack, err) == -1 ||
+	    proto_get_i64(resp, "cursor", 0, INT64_MAX, &cursor, err) == -1 ||
+	    proto_get_i64(resp, "epoch", 0, INT64_MAX, &epoch, err) == -1 ||
+	    !cJSON_IsBool(mj = cJSON_GetObjectItemCaseSensitive(resp, "more"))) {
+		char m2[sizeof err->msg];
+
+		snprintf(m2, sizeof m2, "%s", err ? err->msg : "'more' missing");
+		return fs_err_set(err, FS_EPROTO, "bad exchange response: %s", m2);
+	}
+	if (cJSON_GetObjectItemCaseSensitive(resp, "pending") != NULL)
+		proto_get_i64(resp, "pending", 0, INT64_MAX, &pending, NULL);
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (pairstate_load(s, p->pid, &ps, err) == -1)
+		goto out;
+	if ((m = syncmap_load(s, p, err)) == NULL)
+		goto out;
+	{
+		struct merge_ctx mc = { s, m, ack, p->policy, ps.last_ok == NULL,
+		    NULL };
+
+		if (merge_apply(&mc, resp, &ms, err) == -1) {
+			if (err && err->code == FS_EINVAL)
+				err->code = FS_EPROTO;
+			goto out;
+		}
+		if (merge_finish(s, ms.max_hlc, err) == -1)
+			goto out;
+	}
+	{
+		int epoch_changed = ps.has_peer_epoch && ps.peer_epoch != epoch;
+		int64_t args[5] = { ack, epoch_changed ? 0 : cursor, epoch,
+		    pending, ms.ambiguous };
+
+		if (pairstate_update(s, p->pid, "sent_seq = ?2, recv_seq = ?3, "
+		    "peer_epoch = ?4, peer_pending = ?5, ambiguous = ambiguous "
+		    "+ ?6", args, 5, err) == -1)
+			goto out;
+		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed;
+	}
+	if (store_commit(s, err) == -1)
+		goto out_nocommit;
+	prog->recv_records += ms.records;
+	prog->recv_values += ms.applied;
+	prog->conflicts += ms.conflicts;
+	prog->created += ms.created;
+	ret = 0;
+	goto out_nocommit;
+out:
+	store_rollback(s);
+out_nocommit:
+	syncmap_free(m);
+	pairstate_clear(&ps);
+	return ret;
+}
+
+/* One round: our batch out, theirs back.  *more when another is due. */
+static int
+round_trip(struct store *s, const struct pairing *p, struct client *cl,
+    int *more, struct sync_progress *prog, struct fs_err *err)
+{
+	struct pairstate ps;
+	struct syncmap *m = NULL;
+	struct batch_out bo;
+	struct buf body;
+	cJSON *resp = NULL;
+	char *id = NULL;
+	int ret = -1, in_tx = 0;
+
+	buf_init(&body, 0);
+	memset(&ps, 0, sizeof ps);
+	/* A read transaction: the batch is one consistent snapshot. */
+	if (store_exec(s, "BEGIN", err) == -1)
+		return -1;
+	in_tx = 1;
+	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
+	    (m = syncmap_load(s, p, err)) == NULL ||
+	    (id = store_instance_id(s, err)) == NULL)
+		goto out;
+	buf_printf(&body, "{\"protocol\":%d,\"instance\":\"%s\",\"policy\":\"%s\","
+	    "\"interval\":%d,\"since\":\"%" PRId64 "\",\"from\":\"%" PRId64
+	    "\",", FS_PROTO_VERSION, id, p->policy, p->interval, ps.recv_seq,
+	    ps.sent_seq);
+	if (changes_build(s, m, ps.sent_seq, FS_BATCH_BYTES, &body, &bo,
+	    err) == -1)
+		goto out;
+	buf_printf(&body, ",\"to\":\"%" PRId64 "\"}", bo.cursor);
+	store_exec(s, "COMMIT", NULL);
+	in_tx = 0;
+	if ((resp = call(cl, "/sync/v1/exchange", body.data, body.len,
+	    err)) == NULL)
+		goto out;
+	prog->rounds++;
+	prog->sent_records += bo.records;
+	prog->sent_values += bo.values;
+	if (apply_response(s, p, resp, bo.cursor, more, prog, err) == -1)
+		goto out;
+	*more = *more || bo.more;
+	ret = 0;
+out:
+	if (in_tx)
+		store_exec(s, "ROLLBACK", NULL);
+	buf_free(&body);
+	cJSON_Delete(resp);
+	syncmap_free(m);
+	pairstate_clear(&ps);
+	free(id);
+	return ret;
+}
+
+int
+active_sync(struct store *s, const struct pairing *p, struct client **clp,
+    int need_hello, struct sync_progress *prog, struct fs_err *err)
+{
+	struct sync_progress local;
+	struct pairstate ps;
+	int more = 1, ret = -1, helloed = 0;
+
+	if (prog == NULL) {
+		memset(&local, 0, sizeof local);
+		prog = &local;
+	}
+	if (strcmp(p->role, "active") != 0)
+		return fs_err_set(err, FS_EINVAL, "pairing %s is passive",
+		    p->name);
+	if (pairstate_load(s, p->pid, &ps, err) == -1)
+		return -1;
+	if (ps.peer_instance == NULL || ps.error_kind != NULL)
+		need_hello = 1;
+	pairstate_clear(&ps);
+	if (*clp == NULL && (*clp = connect_peer(p, err)) == NULL)
+		goto record;
+	if (need_hello) {
+		if (hello(s, p, *clp, NULL, err) == -1)
+			goto record;
+		helloed = 1;
+	}
+	for (int64_t r = 0; more && r < MAX_ROUNDS; r++) {
+		if (round_trip(s, p, *clp, &more, prog, err) == -1) {
+			if (err && err->code == FS_EAGAIN_HELLO && !helloed) {
+				if (hello(s, p, *clp, NULL, err) == -1)
+					goto record;
+				helloed = 1;
+				more = 1;
+				continue;
+			}
+			goto record;
+		}
+		if (prog->cb)
+			prog->cb(prog->ctx, prog);
+	}
+	ret = 0;
+record:
+	prog->done = 1;
+	if (prog->cb)
+		prog->cb(prog->ctx, prog);
+	if (ret == 0)
+		pairstate_record(s, p->pid, NULL, NULL, NULL);
+	else {
+		if (err && err->code == FS_EAGAIN_HELLO)
+			err->code = FS_EPROTO;
+		pairstate_record(s, p->pid, err ?
+		    active_error_kind(err->code) : "error", err ? err->msg :
+		    "failed", NULL);
+	}
+	return ret;
+}

@@ -1,0 +1,340 @@
+/* changes.c - building outgoing batches; see changes.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "changes.h"
+#include "fieldmap.h"
+#include "proto.h"
+#include "util.h"
+
+#define CHUNK_ROWS 512
+
+static const char SQL_SCAN[] =
+    "SELECT seq, rid, fid, kind FROM _fs_log WHERE seq > ?1 ORDER BY seq "
+    "LIMIT ?2";
+static const char SQL_RECORD[] =
+    "SELECT r.tid, r.lrow, r.sid, l.rsid FROM _fs_record r LEFT JOIN "
+    "_fs_link l ON l.pid = ?2 AND l.rid = r.rid WHERE r.rid = ?1";
+/* Newest row per field (fid 0 is the creation row); SQLite takes the
+ * other columns from the row holding max(seq). */
+static const char SQL_VERSIONS[] =
+    "SELECT fid, max(seq), hlc, origin, src, kind, new FROM _fs_log "
+    "WHERE rid = ?1 GROUP BY fid";
+static const char SQL_ORIGIN[] =
+    "SELECT instance FROM _fs_origin WHERE id = ?1";
+static const char SQL_PENDING[] =
+    "SELECT count(*) FROM _fs_log WHERE seq > ?1 AND src IS NOT ?2";
+
+struct touch {
+	int64_t seq, rid, fid;
+	int kind;
+};
+
+struct version {
+	int64_t fid, hlc, origin, src;
+	int has_src, kind;
+	sqlite3_value *new;	/* valid until the statement steps */
+};
+
+struct builder {
+	struct store *s;
+	struct syncmap *m;
+	struct buf *out;
+	int nrecords;
+	int64_t *origins;	/* local origin ids in wire order */
+	int norigins;
+	struct batch_out *res;
+};
+
+static int
+cmp_touch(const void *a, const void *b)
+{
+	const struct touch *x = a, *y = b;
+
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+origin_index(struct builder *b, int64_t origin)
+{
+	for (int i = 0; i < b->norigins; i++)
+		if (b->origins[i] == origin)
+			return i;
+	b->origins = realloc(b->origins,
+	    (size_t)(b->norigins + 1) * sizeof *b->origins);
+	if (b->origins == NULL)
+		abort();
+	b->origins[b->norigins] = origin;
+	return b->norigins++;
+}
+
+static int
+touched(const struct touch *t, int n, int64_t fid, int *created)
+{
+	for (int i = 0; i < n; i++) {
+		if (t[i].kind == 1)
+			*created = 1;
+		if (t[i].fid == fid)
+			return 1;
+	}
+	return 0;
+}
+
+/* Emit one record; t[0..n) are the chunk's rows for it, sorted by seq. */
+static int
+emit_record(struct builder *b, const struct touch *t, int n,
+    struct fs_err *err)
+{
+	struct store *s = b->s;
+	struct syncmap *m = b->m;
+	sqlite3_stmt *rs, *vs;
+	struct synctable *tab;
+	struct version *ver = NULL, *created = NULL;
+	int nver = 0, rc, ret = -1, nout = 0, row_loaded = 0, hard = 0;
+	int64_t tid, lrow = 0;
+	int tomb, is_created = 0;
+	char sidhex[2 * FS_SID_LEN + 1];
+	size_t mark = b->out->len;
+
+	if ((rs = store_stmt(s, SQL_RECORD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(rs, 1, t[0].rid);
+	sqlite3_bind_int64(rs, 2, m->pair->pid);
+	if (sqlite3_step(rs) != SQLITE_ROW) {
+		sqlite3_reset(rs);
+		return 0;	/* no such record: nothing to say */
+	}
+	tid = sqlite3_column_int64(rs, 0);
+	tomb = sqlite3_column_type(rs, 1) == SQLITE_NULL;
+	if (!tomb)
+		lrow = sqlite3_column_int64(rs, 1);
+	{
+		int c = sqlite3_column_type(rs, 3) != SQLITE_NULL ? 3 : 2;
+
+		if (sqlite3_column_bytes(rs, c) != FS_SID_LEN) {
+			sqlite3_reset(rs);
+			return 0;
+		}
+		util_hex(sqlite3_column_blob(rs, c), FS_SID_LEN, sidhex);
+	}
+	sqlite3_reset(rs);
+	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
+		return 0;
+
+	if ((vs = store_stmt(s, SQL_VERSIONS, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(vs, 1, t[0].rid);
+	/* Versions are copied out; values are read from the app row. */
+	while ((rc = sqlite3_step(vs)) == SQLITE_ROW) {
+		struct version *v;
+
+		ver = realloc(ver, (size_t)(nver + 1) * sizeof *ver);
+		if (ver == NULL)
+			abort();
+		v = &ver[nver++];
+		v->fid = sqlite3_column_int64(vs, 0);
+		v->hlc = sqlite3_column_int64(vs, 2);
+		v->origin = sqlite3_column_int64(vs, 3);
+		v->has_src = sqlite3_column_type(vs, 4) != SQLITE_NULL;
+		v->src = sqlite3_column_int64(vs, 4);
+		v->kind = sqlite3_column_int(vs, 5) & 3;
+		v->new = NULL;
+	}
+	sqlite3_reset(vs);
+	if (rc != SQLITE_DONE) {
+		store_dberr(s, err, "read versions");
+		goto out;
+	}
+	for (int i = 0; i < nver; i++)
+		if (ver[i].fid == 0)
+			created = &ver[i];
+
+	if (!tomb) {
+		sqlite3_reset(tab->read);
+		sqlite3_bind_int64(tab->read, 1, lrow);
+		if ((rc = sqlite3_step(tab->read)) == SQLITE_ROW)
+			row_loaded = 1;
+		else if (rc != SQLITE_DONE) {
+			store_dberr(s, err, "read row");
+			goto out;
+		}
+	}
+	(void)touched(t, n, -1, &is_created);
+
+	buf_addstr(b->out, b->nrecords ? ",{\"r\":\"" : "{\"r\":\"");
+	buf_addstr(b->out, sidhex);
+	buf_addstr(b->out, "\"");
+	if (created != NULL && !(created->has_src &&
+	    created->src == m->pair->pid))
+		buf_printf(b->out, ",\"c\":[\"%" PRId64 "\",%d]", created->hlc,
+		    origin_index(b, created->origin));
+	buf_addstr(b->out, ",\"f\":[");
+	for (int i = 0; i < tab->nfields; i++) {
+		struct syncfield *f = tab->fields[i];
+		struct version *v = created;
+
+		if (!fieldmap_mode_sends(f->mode))
+			continue;
+		if (!is_created && !touched(t, n, f->fid, &is_created))
+			continue;
+		for (int k = 0; k < nver; k++)
+			if (ver[k].fid == f->fid)
+				v = &ver[k];
+		if (v == NULL)
+			continue;
+		if (v->has_src && v->src == m->pair->pid)
+			continue;	/* it came from there: no echo */
+		if (tomb || !row_loaded) {
+			/* Only the deletion itself is left to tell. */
+			if (!f->is_status || v->kind != 2)
+				continue;
+			hard = 1;
+			buf_printf(b->out, "%s[%" PRId64 ",\"i:1\"", nout ?
+			    "," : "", f->wire);
+		} else {
+			buf_printf(b->out, "%s[%" PRId64 ",", nout ? "," : "",
+			    f->wire);
+			proto_encode_value(b->out,
+			    sqlite3_column_value(tab->read, f->col_idx));
+		}
+		if (v != created || (created->has_src &&
+		    created->src == m->pair->pid))
+			buf_printf(b->out, ",\"%" PRId64 "\",%d]", v->hlc,
+			    origin_index(b, v->origin));
+		else
+			buf_addstr(b->out, "]");
+		nout++;
+	}
+	buf_addstr(b->out, hard ? "],\"h\":1}" : "]}");
+	if (nout == 0)
+		b->out->len = mark;	/* nothing of it flows to this peer */
+	else {
+		b->nrecords++;
+		b->res->records++;
+		b->res->values += nout;
+	}
+	if (b->out->data)
+		b->out->data[b->out->len] = '\0';
+	ret = 0;
+out:
+	if (row_loaded || !tomb)
+		sqlite3_reset(tab->read);
+	free(ver);
+	return ret;
+}
+
+static int
+emit_origins(struct builder *b, struct buf *out, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+
+	buf_addstr(out, "\"origins\":[");
+	for (int i = 0; i < b->norigins; i++) {
+		if ((st = store_stmt(b->s, SQL_ORIGIN, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, b->origins[i]);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return fs_err_set(err, FS_EDB, "unknown origin %" PRId64,
+			    b->origins[i]);
+		}
+		buf_printf(out, "%s\"%s\"", i ? "," : "",
+		    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	buf_addstr(out, "],");
+	return 0;
+}
+
+int
+changes_build(struct store *s, struct syncmap *m, int64_t since,
+    size_t budget, struct buf *out, struct batch_out *res,
+    struct fs_err *err)
+{
+	struct builder b = { s, m, NULL, 0, NULL, 0, res };
+	struct buf body;
+	struct touch *t = xcalloc(CHUNK_ROWS, sizeof *t);
+	int64_t scanned = 0;
+	int ret = -1;
+
+	memset(res, 0, sizeof *res);
+	res->cursor = since;
+	buf_init(&body, 0);
+	b.out = &body;
+	buf_addstr(&body, "\"changes\":[");
+	for (;;) {
+		sqlite3_stmt *st = store_stmt(s, SQL_SCAN, err);
+		int n = 0, rc;
+
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, res->cursor);
+		sqlite3_bind_int(st, 2, CHUNK_ROWS);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			t[n].seq = sqlite3_column_int64(st, 0);
+			t[n].rid = sqlite3_column_int64(st, 1);
+			t[n].fid = sqlite3_column_int64(st, 2);
+			t[n].kind = sqlite3_column_int(st, 3) & 3;
+			n++;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			store_dberr(s, err, "scan log");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		res->cursor = t[n - 1].seq;
+		scanned += n;
+		qsort(t, (size_t)n, sizeof *t, cmp_touch);
+		for (int i = 0; i < n;) {
+			int j = i + 1;
+
+			while (j < n && t[j].rid == t[i].rid)
+				j++;
+			if (emit_record(&b, t + i, j - i, err) == -1)
+				goto out;
+			i = j;
+		}
+		if (n < CHUNK_ROWS)
+			break;
+		if (body.len >= budget || scanned >= FS_BATCH_ROWS * 16) {
+			res->more = 1;
+			break;
+		}
+	}
+	buf_addstr(&body, "]");
+	if (emit_origins(&b, out, err) == -1)
+		goto out;
+	buf_add(out, body.data, body.len);
+	ret = 0;
+out:
+	buf_free(&body);
+	free(b.origins);
+	free(t);
+	return ret;
+}
+
+int64_t
+changes_pending(struct store *s, int64_t pid, int64_t since,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_PENDING, err);
+	int64_t n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, pid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_dberr(s, err, "count pending");
+	sqlite3_reset(st);
+	return n;
+}

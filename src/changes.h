@@ -1,0 +1,45 @@
+/*
+ * changes.h - the outgoing batch: what changed here since a cursor.
+ *
+ * Notes on the design (DESIGN.md invariants 4 and 6):
+ *
+ * - The log is scanned from the peer's acknowledged seq in chunks of
+ *   log rows; every chunk is emitted whole, so the returned cursor always
+ *   means "everything up to here is in this batch or was sent before".
+ *   The batch stops after the chunk that crosses the byte budget; one huge
+ *   value still goes through, alone.
+ * - A record is sent once per chunk with the fields the chunk touched
+ *   (all mapped fields for a "created" row), each with its current value
+ *   and version.  A field whose current version came from this very
+ *   pairing is not sent back (no echo); one that came from another
+ *   pairing is (relay).
+ * - Cost grows with the rows after the cursor, never with table size.
+ */
+#ifndef FS_CHANGES_H
+#define FS_CHANGES_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+#include "syncmap.h"
+
+struct batch_out {
+	int64_t cursor;		/* seq up to which the batch is complete */
+	int more;		/* stopped early: call again from cursor */
+	int64_t records;
+	int64_t values;
+};
+
+/*
+ * Append `"origins":[...],"changes":[...]` (JSON members, no braces) to
+ * out for pairing m, starting after seq since.
+ */
+int changes_build(struct store *s, struct syncmap *m, int64_t since,
+    size_t budget, struct buf *out, struct batch_out *res,
+    struct fs_err *err);
+/* Log rows after since that this pairing has not seen (for status). */
+int64_t changes_pending(struct store *s, int64_t pid, int64_t since,
+    struct fs_err *err);
+
+#endif

@@ -1,0 +1,118 @@
+/* cmd-conflicts.c - "fieldsync conflicts" and "conflicts resolve". */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "conflict.h"
+#include "util.h"
+
+static void
+print_value(cJSON *v)
+{
+	char *s;
+
+	if (cJSON_IsString(v)) {
+		printf("'%s'", v->valuestring);
+		return;
+	}
+	s = cJSON_PrintUnformatted(v);
+	printf("%s", s ? s : "?");
+	free(s);
+}
+
+int
+cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd_entry *e = cmd_find("conflicts");
+	int c, json = 0, all = 0;
+	cJSON *list, *it;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'a')
+			all = 1;
+		else
+			return cmd_parse_common(e, c, argv[optind - 1]);
+	}
+	if (optind != argc)
+		return cmd_usage(e, "unexpected argument %s", argv[optind]);
+	if (cmd_open(ctx) == -1 ||
+	    (list = conflict_list(ctx->store, all, &ctx->err)) == NULL)
+		return cmd_fail(ctx);
+	if (json) {
+		cmd_print_json(list);
+		return FS_EXIT_OK;
+	}
+	if (cJSON_GetArraySize(list) == 0)
+		printf("no %sconflicts\n", all ? "" : "open ");
+	cJSON_ArrayForEach(it, list) {
+		cJSON *rowid = cJSON_GetObjectItem(it, "rowid");
+		cJSON *res = cJSON_GetObjectItem(it, "resolution");
+		cJSON *pair = cJSON_GetObjectItem(it, "pair");
+
+		printf("#%.0f %s row %s%.0f %s (pairing %s, %s): kept %s\n",
+		    cJSON_GetObjectItem(it, "id")->valuedouble,
+		    cJSON_GetObjectItem(it, "table")->valuestring,
+		    cJSON_IsNumber(rowid) ? "" : "(deleted) ",
+		    cJSON_IsNumber(rowid) ? rowid->valuedouble : 0.0,
+		    cJSON_GetObjectItem(it, "column")->valuestring,
+		    cJSON_IsString(pair) ? pair->valuestring : "?",
+		    cJSON_GetObjectItem(it, "policy")->valuestring,
+		    cJSON_GetObjectItem(it, "winner")->valuestring);
+		printf("    local  ");
+		print_value(cJSON_GetObjectItem(it, "local"));
+		printf("  at %s\n    remote ",
+		    cJSON_GetObjectItem(it, "local_time")->valuestring);
+		print_value(cJSON_GetObjectItem(it, "remote"));
+		printf("  at %s\n",
+		    cJSON_GetObjectItem(it, "remote_time")->valuestring);
+		if (cJSON_IsString(res))
+			printf("    resolved: %s\n", res->valuestring);
+	}
+	cJSON_Delete(list);
+	return FS_EXIT_OK;
+}
+
+int
+cmd_conflicts_resolve(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "keep", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd_entry *e = cmd_find("conflicts resolve");
+	const char *keep = NULL;
+	long long id;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'k')
+			keep = optarg;
+		else
+			return cmd_parse_common(e, c, argv[optind - 1]);
+	}
+	if (argc - optind != 1 || util_parse_int(argv[optind], 1, INT64_MAX,
+	    &id) == -1)
+		return cmd_usage(e, "expected one conflict ID");
+	if (keep == NULL)
+		return cmd_usage(e, "--keep local|remote is required");
+	if (cmd_open(ctx) == -1 || conflict_resolve(ctx->store, id, keep,
+	    &ctx->err) == -1)
+		return cmd_fail(ctx);
+	printf("conflict %lld resolved: kept %s value\n", id, keep);
+	return FS_EXIT_OK;
+}

@@ -1,0 +1,160 @@
+/* conflict.c - listing and resolving conflicts; see conflict.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conflict.h"
+#include "history.h"
+#include "ident.h"
+#include "util.h"
+#include "value.h"
+
+static const char SQL_LIST[] =
+    "SELECT c.id, t.name, r.lrow, hex(r.sid), c.fid, f.name, p.name, "
+    "c.local_value, c.local_hlc, lo.instance, c.remote_value, c.remote_hlc, "
+    "ro.instance, c.winner, c.policy, c.at, c.resolved_at, c.resolution "
+    "FROM _fs_conflict c JOIN _fs_record r ON r.rid = c.rid "
+    "JOIN _fs_table t ON t.tid = r.tid JOIN _fs_field f ON f.fid = c.fid "
+    "LEFT JOIN _fs_pair p ON p.pid = c.pid "
+    "LEFT JOIN _fs_origin lo ON lo.id = c.local_origin "
+    "LEFT JOIN _fs_origin ro ON ro.id = c.remote_origin "
+    "WHERE ?1 OR c.resolved_at IS NULL ORDER BY c.id";
+
+static void
+add_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, k);
+	else
+		cJSON_AddStringToObject(o, k,
+		    (const char *)sqlite3_column_text(st, i));
+}
+
+cJSON *
+conflict_list(struct store *s, int all, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+	int rc;
+
+	if (store_check_ready(s, err) == -1)
+		return NULL;
+	if ((st = store_prepare(s, SQL_LIST, err)) == NULL)
+		return NULL;
+	sqlite3_bind_int(st, 1, all);
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		char when[64];
+
+		cJSON_AddNumberToObject(o, "id",
+		    (double)sqlite3_column_int64(st, 0));
+		add_text(o, "table", st, 1);
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+			cJSON_AddNullToObject(o, "rowid");
+		else
+			cJSON_AddNumberToObject(o, "rowid",
+			    (double)sqlite3_column_int64(st, 2));
+		add_text(o, "sync_id", st, 3);
+		cJSON_AddNumberToObject(o, "field",
+		    (double)sqlite3_column_int64(st, 4));
+		add_text(o, "column", st, 5);
+		add_text(o, "pair", st, 6);
+		cJSON_AddItemToObject(o, "local", value_column_json(st, 7));
+		history_hlc_iso(sqlite3_column_int64(st, 8), when);
+		cJSON_AddStringToObject(o, "local_time", when);
+		add_text(o, "local_origin", st, 9);
+		cJSON_AddItemToObject(o, "remote", value_column_json(st, 10));
+		history_hlc_iso(sqlite3_column_int64(st, 11), when);
+		cJSON_AddStringToObject(o, "remote_time", when);
+		add_text(o, "remote_origin", st, 12);
+		add_text(o, "winner", st, 13);
+		add_text(o, "policy", st, 14);
+		add_text(o, "at", st, 15);
+		add_text(o, "resolved_at", st, 16);
+		add_text(o, "resolution", st, 17);
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(arr);
+		store_dberr(s, err, "list conflicts");
+		return NULL;
+	}
+	return arr;
+}
+
+int
+conflict_resolve(struct store *s, int64_t id, const char *keep,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	struct buf b;
+	char now[64];
+	int ret = -1, col;
+
+	if (strcmp(keep, "local") == 0)
+		col = 0;
+	else if (strcmp(keep, "remote") == 0)
+		col = 1;
+	else
+		return fs_err_set(err, FS_EINVAL, "--keep must be local or "
+		    "remote");
+	if (store_check_ready(s, err) == -1 || store_begin(s, err) == -1)
+		return -1;
+	buf_init(&b, 0);
+	st = store_prepare(s, "SELECT c.local_value, c.remote_value, t.name, "
+	    "f.name, r.lrow, c.resolved_at FROM _fs_conflict c JOIN _fs_record "
+	    "r ON r.rid = c.rid JOIN _fs_table t ON t.tid = r.tid JOIN "
+	    "_fs_field f ON f.fid = c.fid WHERE c.id = ?1", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		fs_err_set(err, FS_ENOTFOUND, "no conflict %" PRId64, id);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		fs_err_set(err, FS_ECONFLICT, "conflict %" PRId64 " was already "
+		    "resolved", id);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		/* A plain local write: captured, versioned and synced. */
+		buf_addstr(&b, "UPDATE ");
+		ident_quote(&b, (const char *)sqlite3_column_text(st, 2));
+		buf_addstr(&b, " SET ");
+		ident_quote(&b, (const char *)sqlite3_column_text(st, 3));
+		buf_addstr(&b, " = ?1 WHERE rowid = ?2");
+		if ((up = store_prepare(s, b.data, err)) == NULL)
+			goto out;
+		sqlite3_bind_value(up, 1, sqlite3_column_value(st, col));
+		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 4));
+		if (store_step_done(s, up, err) == -1)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = store_prepare(s, "UPDATE _fs_conflict SET resolved_at = ?2, "
+	    "resolution = ?3 WHERE id = ?1", err);
+	if (st == NULL)
+		goto out;
+	store_now_iso(now);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, col ? "kept remote" : "kept local", -1,
+	    SQLITE_STATIC);
+	if (store_step_done(s, st, err) == -1)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	buf_free(&b);
+	if (ret == 0)
+		return store_commit(s, err);
+	store_rollback(s);
+	return -1;
+}

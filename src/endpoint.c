@@ -1,0 +1,89 @@
+/* endpoint.c - /sync/v1/ over HTTP; see endpoint.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+#include "pairing.h"
+#include "passive.h"
+#include "util.h"
+
+int
+endpoint_ha1_lookup(struct store *s, const char *user, unsigned char ha1[32])
+{
+	struct pairing *p;
+	int ret = -1;
+
+	if (!pairing_name_valid(user))
+		return -1;
+	if ((p = pairing_get(s, user, NULL)) == NULL)
+		return -1;
+	if (strcmp(p->role, "passive") == 0 && p->enabled &&
+	    util_unhex(p->secret, ha1, 32) == 0)
+		ret = 0;
+	pairing_free(p);
+	return ret;
+}
+
+int
+endpoint_status(int code)
+{
+	switch (code) {
+	case FS_EINVAL:
+		return 400;
+	case FS_EAUTH:
+		return 401;
+	case FS_ENOTFOUND:
+		return 403;
+	case FS_ECONFLICT:
+		return 409;
+	case FS_EBUSY:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+void
+endpoint_sync(struct store *s, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct fs_err err;
+	struct buf out;
+	int r;
+
+	fs_err_clear(&err);
+	if (strcmp(req->method, "POST") != 0) {
+		http_response_error(resp, 405, "use POST");
+		http_response_header(resp, "Allow", "POST");
+		return;
+	}
+	if (req->auth_user == NULL) {
+		http_response_error(resp, 401, "authentication required");
+		return;
+	}
+	buf_init(&out, 0);
+	if (strcmp(req->path, "/sync/v1/hello") == 0)
+		r = passive_hello(s, req->auth_user, req->body, req->body_len,
+		    &out, &err);
+	else if (strcmp(req->path, "/sync/v1/exchange") == 0)
+		r = passive_exchange(s, req->auth_user, req->body,
+		    req->body_len, &out, &err);
+	else {
+		buf_free(&out);
+		http_response_error(resp, 404, "no such endpoint: use "
+		    "/sync/v1/hello or /sync/v1/exchange");
+		return;
+	}
+	if (r == -1) {
+		buf_free(&out);
+		http_response_error(resp, endpoint_status(err.code), "%s",
+		    err.msg);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "application/json";
+	resp->body_len = out.len;
+	resp->body = buf_steal(&out);
+}

@@ -1,0 +1,774 @@
+/* merge.c - applying a peer's batch; see merge.h for the design notes. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fieldmap.h"
+#include "ident.h"
+#include "merge.h"
+#include "proto.h"
+#include "util.h"
+
+static const char SQL_FIND_LINK[] =
+    "SELECT rid FROM _fs_link WHERE pid = ?1 AND rsid = ?2";
+static const char SQL_FIND_SID[] =
+    "SELECT rid FROM _fs_record WHERE sid = ?1";
+static const char SQL_REC[] =
+    "SELECT tid, lrow FROM _fs_record WHERE rid = ?1";
+static const char SQL_REC_BY_ROW[] =
+    "SELECT rid FROM _fs_record WHERE tid = ?1 AND lrow = ?2";
+static const char SQL_VERSIONS[] =
+    "SELECT fid, max(seq), hlc, origin, src FROM _fs_log WHERE rid = ?1 "
+    "GROUP BY fid";
+static const char SQL_SEEN[] =
+    "SELECT 1 FROM _fs_log WHERE rid = ?1 AND fid = ?2 AND hlc = ?3 AND "
+    "origin = ?4 LIMIT 1";
+static const char SQL_SWITCH[] =
+    "UPDATE _fs_clock SET ap_src = ?1, ap_hlc = ?2, ap_origin = ?3, "
+    "ap_sid = ?4 WHERE id = 1";
+static const char SQL_SWITCH_OFF[] =
+    "UPDATE _fs_clock SET ap_src = NULL, ap_hlc = NULL, ap_origin = NULL, "
+    "ap_sid = NULL, hlc = max(hlc, ?1) WHERE id = 1";
+static const char SQL_LOG_DIRECT[] =
+    "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_MARK_CONFLICT[] =
+    "UPDATE _fs_log SET kind = kind | 4 WHERE seq = "
+    "(SELECT max(seq) FROM _fs_log)";
+static const char SQL_CONFLICT[] =
+    "INSERT INTO _fs_conflict(rid, fid, pid, local_value, local_hlc, "
+    "local_origin, remote_value, remote_hlc, remote_origin, winner, policy, "
+    "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char SQL_ORIGIN_GET[] =
+    "SELECT id FROM _fs_origin WHERE instance = ?1";
+static const char SQL_ORIGIN_ADD[] =
+    "INSERT INTO _fs_origin(id, instance) VALUES "
+    "((SELECT max(id) + 1 FROM _fs_origin), ?1)";
+static const char SQL_ORIGIN_INST[] =
+    "SELECT instance FROM _fs_origin WHERE id = ?1";
+static const char SQL_LINK_ADD[] =
+    "INSERT INTO _fs_link(pid, rsid, rid) VALUES (?1, ?2, ?3)";
+static const char SQL_FIELD_EXISTS[] =
+    "SELECT 1 FROM _fs_field WHERE fid = ?1";
+
+struct infield {
+	struct syncfield *f;
+	struct fs_value v;
+	int64_t hlc, origin;
+};
+
+struct lver {
+	int64_t fid, seq, hlc, origin, src;
+	int has_src;
+};
+
+struct inrec {
+	unsigned char sid[FS_SID_LEN];
+	int has_c, hard;
+	int64_t c_hlc, c_origin;
+	struct infield *in;
+	int nin;
+	struct synctable *table;
+};
+
+static int
+stmt_done(struct store *s, sqlite3_stmt *st, struct fs_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_dberr(s, err, "apply");
+	return 0;
+}
+
+static int
+origins_map(struct store *s, const cJSON *arr, int64_t **ids, int *n,
+    struct fs_err *err)
+{
+	const cJSON *it;
+	sqlite3_stmt *st;
+
+	*n = 0;
+	*ids = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof **ids);
+	cJSON_ArrayForEach(it, arr) {
+		const char *inst = cJSON_IsString(it) ? it->valuestring : NULL;
+		unsigned char raw[16];
+
+		if (inst == NULL || strlen(inst) != 32 ||
+		    util_unhex(inst, raw, sizeof raw) == -1)
+			return fs_err_set(err, FS_EINVAL, "'origins' must hold "
+			    "32-hex-digit instance identities");
+		if ((st = store_stmt(s, SQL_ORIGIN_GET, err)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			continue;
+		}
+		sqlite3_reset(st);
+		if ((st = store_stmt(s, SQL_ORIGIN_ADD, err)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+		if (stmt_done(s, st, err) == -1)
+			return -1;
+		(*ids)[(*n)++] = sqlite3_last_insert_rowid(s->db);
+	}
+	return 0;
+}
+
+static int
+get_version(const cJSON *h, const cJSON *o, const int64_t *origins,
+    int norigins, int64_t *hlc, int64_t *origin, struct fs_err *err)
+{
+	long long v;
+
+	if (!cJSON_IsString(h) || util_parse_int(h->valuestring, 0, INT64_MAX,
+	    &v) == -1)
+		return fs_err_set(err, FS_EINVAL, "a version clock must be a "
+		    "decimal string");
+	if (!cJSON_IsNumber(o) || o->valuedouble < 0 ||
+	    o->valuedouble >= norigins || o->valuedouble != (int)o->valuedouble)
+		return fs_err_set(err, FS_EINVAL, "a version origin must index "
+		    "'origins'");
+	*hlc = v;
+	*origin = origins[(int)o->valuedouble];
+	return 0;
+}
+
+static int
+field_known(struct merge_ctx *c, int64_t wire, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	int known;
+
+	if (!c->m->active)
+		return syncmap_peer_has(c->m, wire);
+	if ((st = store_stmt(c->s, SQL_FIELD_EXISTS, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, wire);
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return known;
+}
+
+static void
+inrec_free(struct inrec *r)
+{
+	for (int i = 0; i < r->nin; i++)
+		proto_value_free(&r->in[i].v);
+	free(r->in);
+	r->in = NULL;
+	r->nin = 0;
+}
+
+/* Decode one record object; fields not mapped here are dropped. */
+static int
+decode_record(struct merge_ctx *c, const cJSON *rec, const int64_t *origins,
+    int norigins, struct inrec *r, struct fs_err *err)
+{
+	const cJSON *sid, *cv, *fs, *it, *h;
+
+	memset(r, 0, sizeof *r);
+	if (!cJSON_IsObject(rec))
+		return fs_err_set(err, FS_EINVAL, "each change must be an object");
+	sid = cJSON_GetObjectItemCaseSensitive(rec, "r");
+	if (!cJSON_IsString(sid) || proto_sid_parse(sid->valuestring,
+	    r->sid) == -1)
+		return fs_err_set(err, FS_EINVAL, "'r' must be a 32-hex-digit "
+		    "sync identity");
+	if ((cv = cJSON_GetObjectItemCaseSensitive(rec, "c")) != NULL) {
+		if (!cJSON_IsArray(cv) || cJSON_GetArraySize(cv) != 2 ||
+		    get_version(cJSON_GetArrayItem(cv, 0),
+		    cJSON_GetArrayItem(cv, 1), origins, norigins, &r->c_hlc,
+		    &r->c_origin, err) == -1)
+			return fs_err_set(err, FS_EINVAL, "'c' must be "
+			    "[\"clock\", origin]");
+		r->has_c = 1;
+	}
+	if ((h = cJSON_GetObjectItemCaseSensitive(rec, "h")) != NULL) {
+		if (!cJSON_IsNumber(h) || (h->valuedouble != 0 &&
+		    h->valuedouble != 1))
+			return fs_err_set(err, FS_EINVAL, "'h' must be 0 or 1");
+		r->hard = h->valuedouble == 1;
+	}
+	if ((fs = proto_get_array(rec, "f", err)) == NULL)
+		return -1;
+	r->in = xcalloc((size_t)cJSON_GetArraySize(fs) + 1, sizeof *r->in);
+	cJSON_ArrayForEach(it, fs) {
+		struct infield *in = &r->in[r->nin];
+		const cJSON *w;
+		int n = cJSON_GetArraySize(it), known;
+		int64_t wire;
+
+		if (!cJSON_IsArray(it) || (n != 2 && n != 4))
+			return fs_err_set(err, FS_EINVAL, "a field change must "
+			    "be [field, value] or [field, value, \"clock\", "
+			    "origin]");
+		w = cJSON_GetArrayItem(it, 0);
+		if (!cJSON_IsNumber(w) || w->valuedouble < 1 ||
+		    w->valuedouble > 9007199254740991.0 ||
+		    w->valuedouble != (double)(int64_t)w->valuedouble)
+			return fs_err_set(err, FS_EINVAL, "a field number must "
+			    "be a positive integer");
+		wire = (int64_t)w->valuedouble;
+		if ((known = field_known(c, wire, err)) == -1)
+			return -1;
+		if (!known)
+			return fs_err_set(err, FS_EINVAL, "unknown field number "
+			    "%" PRId64, wire);
+		if (n == 4) {
+			if (get_version(cJSON_GetArrayItem(it, 2),
+			    cJSON_GetArrayItem(it, 3), origins, norigins,
+			    &in->hlc, &in->origin, err) == -1)
+				return -1;
+		} else if (r->has_c) {
+			in->hlc = r->c_hlc;
+			in->origin = r->c_origin;
+		} else
+			return fs_err_set(err, FS_EINVAL, "field %" PRId64
+			    " has no version and the record no 'c'", wire);
+		if (proto_decode_value(cJSON_GetArrayItem(it, 1), &in->v,
+		    err) == -1)
+			return -1;
+		if ((in->f = syncmap_by_wire(c->m, wire)) == NULL) {
+			proto_value_free(&in->v);
+			continue;	/* not mapped here: nothing flows */
+		}
+		if (r->table == NULL)
+			r->table = in->f->table;
+		else if (r->table != in->f->table) {
+			proto_value_free(&in->v);
+			return fs_err_set(err, FS_EINVAL, "the fields of record "
+			    "%s span tables", sid->valuestring);
+		}
+		r->nin++;
+	}
+	return 0;
+}
+
+static int
+set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
+    int64_t origin, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_SWITCH, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->m->pair->pid);
+	sqlite3_bind_int64(st, 2, hlc);
+	sqlite3_bind_int64(st, 3, origin);
+	sqlite3_bind_blob(st, 4, r->sid, FS_SID_LEN, SQLITE_STATIC);
+	return stmt_done(c->s, st, err);
+}
+
+static int
+log_direct(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    sqlite3_value *old, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_LOG_DIRECT, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, in->f->fid);
+	sqlite3_bind_int64(st, 3, in->hlc);
+	sqlite3_bind_int64(st, 4, in->origin);
+	sqlite3_bind_int64(st, 5, c->m->pair->pid);
+	sqlite3_bind_int(st, 6, 0);
+	if (old)
+		sqlite3_bind_value(st, 7, old);
+	proto_bind_value(st, 8, &in->v);
+	return stmt_done(c->s, st, err);
+}
+
+/* Build (or reuse) INSERT INTO t(cols of r) VALUES (...). */
+static sqlite3_stmt *
+insert_stmt(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    const int *use, struct fs_err *err)
+{
+	struct buf b;
+	int n = 0, same;
+
+	for (int i = 0; i < r->nin; i++)
+		n += use[i];
+	same = t->insert != NULL && t->ins_n == n;
+	for (int i = 0, k = 0; same && i < r->nin; i++)
+		if (use[i] && t->ins_fids[k++] != r->in[i].f->fid)
+			same = 0;
+	if (same) {
+		sqlite3_reset(t->insert);
+		return t->insert;
+	}
+	sqlite3_finalize(t->insert);
+	t->insert = NULL;
+	free(t->ins_fids);
+	t->ins_fids = xcalloc((size_t)n + 1, sizeof *t->ins_fids);
+	t->ins_n = n;
+	buf_init(&b, 0);
+	buf_printf(&b, "INSERT INTO %s(", t->qname);
+	for (int i = 0, k = 0; i < r->nin; i++) {
+		if (!use[i])
+			continue;
+		if (k)
+			buf_addstr(&b, ", ");
+		ident_quote(&b, r->in[i].f->col);
+		t->ins_fids[k++] = r->in[i].f->fid;
+	}
+	buf_addstr(&b, ") VALUES (");
+	for (int k = 0; k < n; k++)
+		buf_printf(&b, "%s?%d", k ? ", " : "", k + 1);
+	buf_addstr(&b, ")");
+	if (n == 0) {
+		buf_reset(&b);
+		buf_printf(&b, "INSERT INTO %s DEFAULT VALUES", t->qname);
+	}
+	t->insert = store_prepare(c->s, b.data, err);
+	buf_free(&b);
+	return t->insert;
+}
+
+static int
+find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    int64_t *rid, int *ambiguous, struct fs_err *err)
+{
+	int nm = 0, rc, found = 0;
+	const struct infield *vals[16];
+
+	*rid = 0;
+	*ambiguous = 0;
+	if (!c->matching || t->match == NULL || t->match[0] == NULL)
+		return 0;
+	for (char **m = t->match; *m; m++) {
+		const struct infield *v = NULL;
+
+		for (int i = 0; i < r->nin; i++)
+			if (strcasecmp(r->in[i].f->col, *m) == 0)
+				v = &r->in[i];
+		if (v == NULL || v->v.type == SQLITE_NULL || nm == 16)
+			return 0;	/* no key to match by */
+		vals[nm++] = v;
+	}
+	if (t->match_q == NULL) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "SELECT r.rid FROM %s a JOIN _fs_record r ON "
+		    "r.tid = ?1 AND r.lrow = a.rowid WHERE ", t->qname);
+		for (int i = 0; i < nm; i++) {
+			buf_addstr(&b, i ? " AND a." : "a.");
+			ident_quote(&b, t->match[i]);
+			buf_printf(&b, " = ?%d", i + 3);
+		}
+		buf_addstr(&b, " AND NOT EXISTS (SELECT 1 FROM _fs_link l WHERE "
+		    "l.pid = ?2 AND l.rid = r.rid) LIMIT 2");
+		t->match_q = store_prepare(c->s, b.data, err);
+		buf_free(&b);
+		if (t->match_q == NULL)
+			return -1;
+	}
+	sqlite3_reset(t->match_q);
+	sqlite3_bind_int64(t->match_q, 1, t->tid);
+	sqlite3_bind_int64(t->match_q, 2, c->m->pair->pid);
+	for (int i = 0; i < nm; i++)
+		proto_bind_value(t->match_q, i + 3, &vals[i]->v);
+	while ((rc = sqlite3_step(t->match_q)) == SQLITE_ROW) {
+		*rid = sqlite3_column_int64(t->match_q, 0);
+		found++;
+	}
+	sqlite3_reset(t->match_q);
+	if (rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "match");
+	if (found > 1) {
+		*ambiguous = 1;
+		*rid = 0;
+	}
+	return 0;
+}
+
+static int
+create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
+    struct fs_err *err)
+{
+	struct synctable *t = r->table;
+	sqlite3_stmt *ins, *q;
+	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0, k = 0;
+	int64_t chlc = r->c_hlc, corig = r->c_origin, lrow, rid = 0;
+	int ret = -1;
+
+	for (int i = 0; i < r->nin; i++)
+		if (fieldmap_mode_receives(r->in[i].f->mode))
+			n += use[i] = 1;
+	if (n == 0 || r->hard) {
+		free(use);
+		return 0;
+	}
+	if (!r->has_c) {
+		/* Created elsewhere before this pairing knew it: oldest wins. */
+		chlc = INT64_MAX;
+		for (int i = 0; i < r->nin; i++)
+			if (use[i] && r->in[i].hlc < chlc) {
+				chlc = r->in[i].hlc;
+				corig = r->in[i].origin;
+			}
+	}
+	if (set_switch(c, r, chlc, corig, err) == -1 ||
+	    (ins = insert_stmt(c, t, r, use, err)) == NULL)
+		goto out;
+	for (int i = 0; i < r->nin; i++)
+		if (use[i])
+			proto_bind_value(ins, ++k, &r->in[i].v);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		store_dberr(c->s, err, "insert record");
+		sqlite3_reset(ins);
+		goto out;
+	}
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	lrow = sqlite3_last_insert_rowid(c->s->db);
+	st->created++;
+	st->applied += n;
+	for (int i = 0; i < r->nin; i++) {
+		if (!use[i] || (r->in[i].hlc == chlc &&
+		    r->in[i].origin == corig))
+			continue;
+		if (rid == 0) {
+			if ((q = store_stmt(c->s, SQL_REC_BY_ROW, err)) == NULL)
+				goto out;
+			sqlite3_bind_int64(q, 1, t->tid);
+			sqlite3_bind_int64(q, 2, lrow);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				rid = sqlite3_column_int64(q, 0);
+			sqlite3_reset(q);
+			if (rid == 0) {
+				fs_err_set(err, FS_EDB, "new record not captured");
+				goto out;
+			}
+		}
+		if (log_direct(c, rid, &r->in[i], NULL, err) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(use);
+	return ret;
+}
+
+static int
+newer(int64_t h1, const char *o1, int64_t h2, const char *o2)
+{
+	if (h1 != h2)
+		return h1 > h2;
+	return strcmp(o1, o2) > 0;
+}
+
+static char *
+origin_instance(struct merge_ctx *c, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_ORIGIN_INST, NULL);
+	char *v = NULL;
+
+	if (st == NULL)
+		return xstrdup("");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return v ? v : xstrdup("");
+}
+
+static int
+record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    sqlite3_value *cur, const struct lver *l, int remote_wins,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_CONFLICT, err);
+	char now[64];
+
+	if (st == NULL)
+		return -1;
+	store_now_iso(now);
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, in->f->fid);
+	sqlite3_bind_int64(st, 3, c->m->pair->pid);
+	sqlite3_bind_value(st, 4, cur);
+	sqlite3_bind_int64(st, 5, l->hlc);
+	sqlite3_bind_int64(st, 6, l->origin);
+	proto_bind_value(st, 7, &in->v);
+	sqlite3_bind_int64(st, 8, in->hlc);
+	sqlite3_bind_int64(st, 9, in->origin);
+	sqlite3_bind_text(st, 10, remote_wins ? "remote" : "local", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, c->policy, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, now, -1, SQLITE_TRANSIENT);
+	return stmt_done(c->s, st, err);
+}
+
+/* Write one incoming value through the capture triggers. */
+static int
+apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
+    struct infield *in, int conflict, int *gone, struct fs_err *err)
+{
+	struct synctable *t = r->table;
+
+	if (set_switch(c, r, in->hlc, in->origin, err) == -1)
+		return -1;
+	if (in->f->is_status && r->hard &&
+	    strcmp(c->m->pair->deletes, "hard") == 0) {
+		struct buf b;
+		int ret;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "DELETE FROM %s WHERE rowid = %" PRId64, t->qname,
+		    lrow);
+		ret = store_exec(c->s, b.data, err);
+		buf_free(&b);
+		*gone = 1;
+		return ret;
+	}
+	sqlite3_reset(in->f->update);
+	proto_bind_value(in->f->update, 1, &in->v);
+	sqlite3_bind_int64(in->f->update, 2, lrow);
+	if (stmt_done(c->s, in->f->update, err) == -1)
+		return -1;
+	sqlite3_clear_bindings(in->f->update);
+	if (conflict) {
+		sqlite3_stmt *st = store_stmt(c->s, SQL_MARK_CONFLICT, err);
+
+		if (st == NULL || stmt_done(c->s, st, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
+    struct merge_stats *st, struct fs_err *err)
+{
+	struct synctable *t = r->table;
+	sqlite3_stmt *vs, *seen;
+	struct lver *lv = NULL, *created = NULL;
+	sqlite3_value **cur = xcalloc((size_t)r->nin + 1, sizeof *cur);
+	int nlv = 0, rc, ret = -1, gone = 0;
+
+	if ((vs = store_stmt(c->s, SQL_VERSIONS, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(vs, 1, rid);
+	while ((rc = sqlite3_step(vs)) == SQLITE_ROW) {
+		struct lver *v;
+
+		if ((lv = realloc(lv, (size_t)(nlv + 1) * sizeof *lv)) == NULL)
+			abort();
+		v = &lv[nlv++];
+		v->fid = sqlite3_column_int64(vs, 0);
+		v->seq = sqlite3_column_int64(vs, 1);
+		v->hlc = sqlite3_column_int64(vs, 2);
+		v->origin = sqlite3_column_int64(vs, 3);
+		v->has_src = sqlite3_column_type(vs, 4) != SQLITE_NULL;
+		v->src = sqlite3_column_int64(vs, 4);
+	}
+	sqlite3_reset(vs);
+	if (rc != SQLITE_DONE) {
+		store_dberr(c->s, err, "read versions");
+		goto out;
+	}
+	for (int i = 0; i < nlv; i++)
+		if (lv[i].fid == 0)
+			created = &lv[i];
+	/* Copy the current values out before writing to the row. */
+	sqlite3_reset(t->read);
+	sqlite3_bind_int64(t->read, 1, lrow);
+	if ((rc = sqlite3_step(t->read)) != SQLITE_ROW) {
+		sqlite3_reset(t->read);
+		if (rc == SQLITE_DONE) {
+			ret = 0;	/* row vanished: treat as deleted */
+			goto out;
+		}
+		store_dberr(c->s, err, "read row");
+		goto out;
+	}
+	for (int i = 0; i < r->nin; i++)
+		cur[i] = sqlite3_value_dup(sqlite3_column_value(t->read,
+		    r->in[i].f->col_idx));
+	sqlite3_reset(t->read);
+
+	for (int i = 0; i < r->nin && !gone; i++) {
+		struct infield *in = &r->in[i];
+		const struct lver *l = created;
+		int pending, remote_wins, found;
+
+		if (!fieldmap_mode_receives(in->f->mode))
+			continue;
+		for (int k = 0; k < nlv; k++)
+			if (lv[k].fid == in->f->fid)
+				l = &lv[k];
+		if (l != NULL && l->hlc == in->hlc && l->origin == in->origin)
+			continue;	/* have exactly this version */
+		if (proto_value_equal(&in->v, cur[i])) {
+			/* Same value: keep the larger version on both sides. */
+			if (l == NULL || in->hlc > l->hlc || (in->hlc == l->hlc &&
+			    in->origin != l->origin)) {
+				if (log_direct(c, rid, in, cur[i], err) == -1)
+					goto out;
+			}
+			continue;
+		}
+		if ((seen = store_stmt(c->s, SQL_SEEN, err)) == NULL)
+			goto out;
+		sqlite3_bind_int64(seen, 1, rid);
+		sqlite3_bind_int64(seen, 2, in->f->fid);
+		sqlite3_bind_int64(seen, 3, in->hlc);
+		sqlite3_bind_int64(seen, 4, in->origin);
+		found = sqlite3_step(seen) == SQLITE_ROW;
+		sqlite3_reset(seen);
+		if (found)
+			continue;	/* applied before, since superseded */
+		pending = l != NULL && l->seq > c->acked &&
+		    !(l->has_src && l->src == c->m->pair->pid);
+		if (!pending) {
+			if (apply_value(c, r, lrow, in, 0, &gone, err) == -1)
+				goto out;
+			st->applied++;
+			continue;
+		}
+		if (strcmp(c->policy, "newest") == 0) {
+			char *a = origin_instance(c, in->origin);
+			char *b = origin_instance(c, l->origin);
+
+			remote_wins = newer(in->hlc, a, l->hlc, b);
+			free(a);
+			free(b);
+		} else
+			remote_wins = (strcmp(c->policy, "active") == 0) ==
+			    !c->m->active;
+		if (record_conflict(c, rid, in, cur[i], l, remote_wins,
+		    err) == -1)
+			goto out;
+		st->conflicts++;
+		if (remote_wins) {
+			if (apply_value(c, r, lrow, in, 1, &gone, err) == -1)
+				goto out;
+			st->applied++;
+		}
+	}
+	ret = 0;
+out:
+	for (int i = 0; i < r->nin; i++)
+		sqlite3_value_free(cur[i]);
+	free(cur);
+	free(lv);
+	return ret;
+}
+
+static int
+apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
+    struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	int64_t rid = 0, tid, lrow;
+	int ambiguous;
+
+	if (r->table == NULL)
+		return 0;	/* nothing of it is mapped here */
+	if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, c->m->pair->pid);
+	sqlite3_bind_blob(q, 2, r->sid, FS_SID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		rid = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rid == 0) {
+		if ((q = store_stmt(c->s, SQL_FIND_SID, err)) == NULL)
+			return -1;
+		sqlite3_bind_blob(q, 1, r->sid, FS_SID_LEN, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			rid = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	if (rid == 0) {
+		if (find_match(c, r->table, r, &rid, &ambiguous, err) == -1)
+			return -1;
+		if (ambiguous)
+			st->ambiguous++;
+		if (rid == 0)
+			return create_record(c, r, st, err);
+		if ((q = store_stmt(c->s, SQL_LINK_ADD, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, c->m->pair->pid);
+		sqlite3_bind_blob(q, 2, r->sid, FS_SID_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, rid);
+		if (stmt_done(c->s, q, err) == -1)
+			return -1;
+		st->linked++;
+	}
+	if ((q = store_stmt(c->s, SQL_REC, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return fs_err_set(err, FS_EDB, "record %" PRId64 " vanished", rid);
+	}
+	tid = sqlite3_column_int64(q, 0);
+	if (sqlite3_column_type(q, 1) == SQLITE_NULL) {
+		sqlite3_reset(q);
+		return 0;	/* hard-deleted here: nothing to update */
+	}
+	lrow = sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	if (tid != r->table->tid)
+		return fs_err_set(err, FS_EINVAL, "record belongs to another "
+		    "table here");
+	return update_record(c, r, rid, lrow, st, err);
+}
+
+int
+merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
+    struct fs_err *err)
+{
+	const cJSON *origins, *changes, *rec;
+	int64_t *ids = NULL;
+	int nids, ret = -1;
+
+	memset(st, 0, sizeof *st);
+	if ((origins = proto_get_array(batch, "origins", err)) == NULL ||
+	    (changes = proto_get_array(batch, "changes", err)) == NULL)
+		return -1;
+	if (origins_map(c->s, origins, &ids, &nids, err) == -1)
+		goto out;
+	cJSON_ArrayForEach(rec, changes) {
+		struct inrec r;
+
+		if (decode_record(c, rec, ids, nids, &r, err) == -1) {
+			inrec_free(&r);
+			goto out;
+		}
+		st->records++;
+		for (int i = 0; i < r.nin; i++)
+			if (r.in[i].hlc > st->max_hlc)
+				st->max_hlc = r.in[i].hlc;
+		if (apply_record(c, &r, st, err) == -1) {
+			inrec_free(&r);
+			goto out;
+		}
+		inrec_free(&r);
+	}
+	ret = 0;
+out:
+	free(ids);
+	return ret;
+}
+
+int
+merge_finish(struct store *s, int64_t max_hlc, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_SWITCH_OFF, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, max_hlc);
+	return stmt_done(s, st, err);
+}

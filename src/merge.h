@@ -1,0 +1,60 @@
+/*
+ * merge.h - applying a peer's batch: field-level merge and conflicts.
+ *
+ * Notes on the design (DESIGN.md invariants 2, 3, 4, 5 and 7):
+ *
+ * - The caller holds one write transaction around merge_apply and the
+ *   cursor it advances, so a batch is applied whole or not at all, and
+ *   what a side acknowledges is what it has committed.
+ * - Every write to an app table goes through the capture triggers with
+ *   the engine switch (_fs_clock.ap_*) set to the change's own version,
+ *   origin, source pairing and sync identity: the log shows where the
+ *   change came from, it is relayed to other pairings, never echoed.
+ * - A field whose incoming version equals the local one, or that was
+ *   applied here before (a re-sent batch), is skipped: applying is
+ *   idempotent and order-independent.
+ * - A conflict is an incoming change to a field that also has a local
+ *   change the peer has not acknowledged yet.  The policy picks the
+ *   winner (newest: larger (clock, origin instance); active; passive),
+ *   and both values go to _fs_conflict.  Equal values are no conflict:
+ *   both sides just keep the larger version.
+ * - Only mapped columns in a receiving mode are written.
+ * - Unknown records are created with the sender's sync identity, or on a
+ *   first sync linked to one existing record by the table's match
+ *   columns; an ambiguous match is counted and reported, never guessed.
+ */
+#ifndef FS_MERGE_H
+#define FS_MERGE_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "store.h"
+#include "syncmap.h"
+
+struct merge_stats {
+	int64_t records;	/* records in the batch */
+	int64_t applied;	/* field values written */
+	int64_t created;	/* records created */
+	int64_t linked;		/* records linked by match key */
+	int64_t conflicts;
+	int64_t ambiguous;
+	int64_t max_hlc;
+};
+
+struct merge_ctx {
+	struct store *s;
+	struct syncmap *m;
+	int64_t acked;		/* our seq the peer has acknowledged */
+	const char *policy;	/* newest, active, passive */
+	int matching;		/* first sync: link by match columns */
+	const char *self_instance;
+};
+
+/* Apply {"origins":[...],"changes":[...]} members of batch. */
+int merge_apply(struct merge_ctx *c, const cJSON *batch,
+    struct merge_stats *st, struct fs_err *err);
+/* Clear the engine switch and advance the clock past max_hlc. */
+int merge_finish(struct store *s, int64_t max_hlc, struct fs_err *err);
+
+#endif

@@ -1,0 +1,284 @@
+/* pairstate.c - sync progress and health per pairing; see pairstate.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "changes.h"
+#include "pairing.h"
+#include "pairstate.h"
+#include "util.h"
+
+static const char SQL_LOAD[] =
+    "SELECT sent_seq, recv_seq, map_epoch, peer_epoch, peer_instance, "
+    "peer_name, last_ok, last_error, error_kind, peer_pending, offset_ms, "
+    "failures, ambiguous, peer_interval FROM _fs_pair_state WHERE pid = ?1";
+
+static char *
+dup_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+void
+pairstate_clear(struct pairstate *ps)
+{
+	free(ps->peer_instance);
+	free(ps->peer_name);
+	free(ps->last_ok);
+	free(ps->last_error);
+	free(ps->error_kind);
+	memset(ps, 0, sizeof *ps);
+}
+
+int
+pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_LOAD, err);
+	int rc;
+
+	memset(ps, 0, sizeof *ps);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pid);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return fs_err_set(err, FS_ENOTFOUND, "pairing state "
+			    "missing");
+		return store_dberr(s, err, "read pairing state");
+	}
+	ps->sent_seq = sqlite3_column_int64(st, 0);
+	ps->recv_seq = sqlite3_column_int64(st, 1);
+	ps->map_epoch = sqlite3_column_int64(st, 2);
+	ps->has_peer_epoch = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	ps->peer_epoch = sqlite3_column_int64(st, 3);
+	ps->peer_instance = dup_col(st, 4);
+	ps->peer_name = dup_col(st, 5);
+	ps->last_ok = dup_col(st, 6);
+	ps->last_error = dup_col(st, 7);
+	ps->error_kind = dup_col(st, 8);
+	ps->has_peer_pending = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	ps->peer_pending = sqlite3_column_int64(st, 9);
+	ps->has_offset = sqlite3_column_type(st, 10) != SQLITE_NULL;
+	ps->offset_ms = sqlite3_column_int64(st, 10);
+	ps->failures = sqlite3_column_int64(st, 11);
+	ps->ambiguous = sqlite3_column_int64(st, 12);
+	ps->peer_interval = sqlite3_column_int64(st, 13);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+pairstate_update(struct store *s, int64_t pid, const char *assignments,
+    const int64_t *args, int n, struct fs_err *err)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	int ret;
+
+	snprintf(sql, sizeof sql, "UPDATE _fs_pair_state SET %s WHERE pid = ?1",
+	    assignments);
+	if ((st = store_prepare(s, sql, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pid);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 2, args[i]);
+	ret = store_step_done(s, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+pairstate_record(struct store *s, int64_t pid, const char *kind,
+    const char *error, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	char now[64];
+	int ret;
+
+	store_now_iso(now);
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (kind == NULL)
+		st = store_prepare(s, "UPDATE _fs_pair_state SET last_ok = ?2, "
+		    "last_attempt = ?2, last_error = NULL, error_kind = NULL, "
+		    "failures = 0 WHERE pid = ?1", err);
+	else
+		st = store_prepare(s, "UPDATE _fs_pair_state SET last_attempt = "
+		    "?2, last_error = ?3, error_kind = ?4, failures = failures "
+		    "+ 1 WHERE pid = ?1", err);
+	if (st == NULL) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+	if (kind != NULL) {
+		sqlite3_bind_text(st, 3, error, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, kind, -1, SQLITE_TRANSIENT);
+	}
+	ret = store_step_done(s, st, err);
+	sqlite3_finalize(st);
+	if (ret == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, err);
+}
+
+int
+pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err)
+{
+	return pairstate_update(s, pid, "sent_seq = 0, recv_seq = 0, "
+	    "map_epoch = map_epoch + 1", NULL, 0, err);
+}
+
+int64_t
+pairstate_open_conflicts(struct store *s, int64_t pid)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM _fs_conflict "
+	    "WHERE pid = ?1 AND resolved_at IS NULL", NULL);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, pid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Seconds since an ISO 8601 UTC time written by store_now_iso. */
+static double
+age_s(const char *iso)
+{
+	struct tm tm;
+	int ms = 0;
+
+	memset(&tm, 0, sizeof tm);
+	if (iso == NULL || sscanf(iso, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &ms) < 6)
+		return 1e18;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)(util_now_ms() - ((int64_t)timegm(&tm) * 1000 + ms)) /
+	    1000.0;
+}
+
+static void
+add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+cJSON *
+pairstate_status(struct store *s, struct fs_err *err)
+{
+	char **names, last_attempt[64];
+	cJSON *arr;
+
+	if (store_check_ready(s, err) == -1)
+		return NULL;
+	if ((names = pairing_names(s, err)) == NULL)
+		return NULL;
+	arr = cJSON_CreateArray();
+	for (char **n = names; *n; n++) {
+		struct pairing *p = pairing_get(s, *n, err);
+		struct pairstate ps;
+		cJSON *o;
+		int64_t conflicts, pending;
+		const char *state = "green";
+		char reason[600] = "in sync";
+		sqlite3_stmt *st;
+
+		if (p == NULL || pairstate_load(s, p->pid, &ps, err) == -1) {
+			pairing_free(p);
+			cJSON_Delete(arr);
+			arr = NULL;
+			break;
+		}
+		last_attempt[0] = '\0';
+		st = store_prepare(s, "SELECT last_attempt FROM _fs_pair_state "
+		    "WHERE pid = ?1", NULL);
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, p->pid);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_text(st, 0))
+				snprintf(last_attempt, sizeof last_attempt, "%s",
+				    sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		conflicts = pairstate_open_conflicts(s, p->pid);
+		pending = changes_pending(s, p->pid, ps.sent_seq, NULL);
+		if (!p->enabled) {
+			state = "red";
+			snprintf(reason, sizeof reason, "disabled");
+		} else if (ps.error_kind != NULL) {
+			state = "red";
+			snprintf(reason, sizeof reason, "%s: %s", ps.error_kind,
+			    ps.last_error ? ps.last_error : "");
+		} else if (ps.last_ok == NULL) {
+			state = "red";
+			snprintf(reason, sizeof reason, strcmp(p->role,
+			    "passive") == 0 ? "the active side has not "
+			    "connected yet" : "never synced");
+		} else if (strcmp(p->role, "passive") == 0 &&
+		    age_s(last_attempt[0] ? last_attempt : ps.last_ok) >
+		    3.0 * (ps.peer_interval > 20 ? ps.peer_interval : 20)) {
+			state = "red";
+			snprintf(reason, sizeof reason, "unreachable: no contact "
+			    "from the active side since %s", last_attempt[0] ?
+			    last_attempt : ps.last_ok);
+		} else if (conflicts > 0) {
+			state = "red";
+			snprintf(reason, sizeof reason, "%" PRId64 " conflict%s "
+			    "waiting", conflicts, conflicts == 1 ? "" : "s");
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "pair", p->name);
+		cJSON_AddStringToObject(o, "role", p->role);
+		cJSON_AddBoolToObject(o, "enabled", p->enabled);
+		cJSON_AddStringToObject(o, "state", state);
+		cJSON_AddStringToObject(o, "reason", reason);
+		add_str(o, "last_ok", ps.last_ok);
+		add_str(o, "last_attempt", last_attempt[0] ? last_attempt : NULL);
+		add_str(o, "last_error", ps.last_error);
+		add_str(o, "error_kind", ps.error_kind);
+		cJSON_AddNumberToObject(o, "pending_out", (double)pending);
+		if (ps.has_peer_pending)
+			cJSON_AddNumberToObject(o, "pending_in",
+			    (double)ps.peer_pending);
+		else
+			cJSON_AddNullToObject(o, "pending_in");
+		cJSON_AddNumberToObject(o, "conflicts", (double)conflicts);
+		cJSON_AddNumberToObject(o, "ambiguous_matches",
+		    (double)ps.ambiguous);
+		if (ps.has_offset)
+			cJSON_AddNumberToObject(o, "clock_offset_ms",
+			    (double)ps.offset_ms);
+		else
+			cJSON_AddNullToObject(o, "clock_offset_ms");
+		add_str(o, "peer_instance", ps.peer_instance);
+		add_str(o, "peer_name", ps.peer_name);
+		cJSON_AddItemToArray(arr, o);
+		pairstate_clear(&ps);
+		pairing_free(p);
+	}
+
+	for (char **n = names; *n; n++)
+		free(*n);
+	free(names);
+	return arr;
+}

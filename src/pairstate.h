@@ -1,0 +1,41 @@
+/*
+ * pairstate.h - a pairing's sync progress and health (_fs_pair_state).
+ *
+ * The cursors only change inside the transaction that applies the batch
+ * they describe (see merge.h); the health columns are written after each
+ * attempt so status can say green or red and why.
+ */
+#ifndef FS_PAIRSTATE_H
+#define FS_PAIRSTATE_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+struct pairstate {
+	int64_t sent_seq, recv_seq, map_epoch, peer_epoch;
+	int has_peer_epoch;
+	char *peer_instance, *peer_name, *last_ok, *last_error, *error_kind;
+	int64_t peer_pending, offset_ms, failures, ambiguous, peer_interval;
+	int has_peer_pending, has_offset;
+};
+
+int pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
+    struct fs_err *err);
+void pairstate_clear(struct pairstate *ps);
+/* Run an UPDATE _fs_pair_state SET <assignments> WHERE pid = ?1 with
+ * int64 arguments ?2.. (n of them). */
+int pairstate_update(struct store *s, int64_t pid, const char *assignments,
+    const int64_t *args, int n, struct fs_err *err);
+/* Record the outcome of an attempt (own transaction).  kind NULL = ok. */
+int pairstate_record(struct store *s, int64_t pid, const char *kind,
+    const char *error, struct fs_err *err);
+/* Reset both cursors and bump the map epoch (map changed here). */
+int pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err);
+/* Open conflicts of a pairing. */
+int64_t pairstate_open_conflicts(struct store *s, int64_t pid);
+/* [{pair, role, enabled, state, reason, ...}] for every pairing. */
+cJSON *pairstate_status(struct store *s, struct fs_err *err);
+
+#endif

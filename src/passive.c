@@ -1,0 +1,348 @@
+/* passive.c - hello and exchange on the passive side; see passive.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "changes.h"
+#include "fieldmap.h"
+#include "merge.h"
+#include "pairing.h"
+#include "pairstate.h"
+#include "passive.h"
+#include "proto.h"
+#include "syncmap.h"
+#include "util.h"
+
+static const char SQL_CATALOGUE[] =
+    "SELECT f.fid, t.name, f.name, f.decl_type, f.role, m.mode, "
+    "m.remote_fid FROM _fs_field f JOIN _fs_table t USING (tid) LEFT JOIN "
+    "_fs_map m ON m.fid = f.fid AND m.pid = ?1 WHERE t.enrolled = 1 AND "
+    "f.present = 1 AND f.role <> 'rowid' ORDER BY f.fid";
+
+cJSON *
+passive_catalogue(struct store *s, int64_t pid, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_CATALOGUE, err);
+	cJSON *arr;
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, pid);
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "field",
+		    (double)sqlite3_column_int64(st, 0));
+		cJSON_AddStringToObject(o, "table",
+		    (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddStringToObject(o, "column",
+		    (const char *)sqlite3_column_text(st, 2));
+		cJSON_AddStringToObject(o, "type",
+		    (const char *)sqlite3_column_text(st, 3));
+		cJSON_AddStringToObject(o, "role",
+		    (const char *)sqlite3_column_text(st, 4));
+		cJSON_AddStringToObject(o, "mode", sqlite3_column_text(st, 5) ?
+		    (const char *)sqlite3_column_text(st, 5) : "off");
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			cJSON_AddNumberToObject(o, "remote_field",
+			    (double)sqlite3_column_int64(st, 6));
+		else
+			cJSON_AddNullToObject(o, "remote_field");
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(arr);
+		store_dberr(s, err, "catalogue");
+		return NULL;
+	}
+	return arr;
+}
+
+/* The passive pairing named by the Digest user, enabled. */
+static struct pairing *
+passive_pair(struct store *s, const char *pair, struct fs_err *err)
+{
+	struct pairing *p = pairing_get(s, pair, NULL);
+
+	if (p == NULL || strcmp(p->role, "passive") != 0 || !p->enabled) {
+		pairing_free(p);
+		fs_err_set(err, FS_ENOTFOUND, "no enabled passive pairing %s",
+		    pair);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+check_common(const cJSON *req, const char **instance, struct fs_err *err)
+{
+	int64_t proto;
+	unsigned char raw[16];
+
+	if (proto_get_i64(req, "protocol", 0, 1000000, &proto, err) == -1)
+		return -1;
+	if (proto != FS_PROTO_VERSION)
+		return fs_err_set(err, FS_ECONFLICT, "protocol version %" PRId64
+		    " is not supported; this side speaks %d", proto,
+		    FS_PROTO_VERSION);
+	if ((*instance = proto_get_str(req, "instance", 32, err)) == NULL)
+		return -1;
+	if (strlen(*instance) != 32 || util_unhex(*instance, raw, 16) == -1)
+		return fs_err_set(err, FS_EINVAL, "'instance' must be 32 hex "
+		    "digits");
+	return 0;
+}
+
+/* The same active instance must keep using a pairing. */
+static int
+check_peer(const struct pairstate *ps, const char *instance,
+    struct fs_err *err)
+{
+	if (ps->peer_instance != NULL && strcmp(ps->peer_instance,
+	    instance) != 0)
+		return fs_err_set(err, FS_ECONFLICT, "this pairing belongs to "
+		    "instance %s; remove and re-add it to pair another",
+		    ps->peer_instance);
+	return 0;
+}
+
+static int
+validate_catalogue(const cJSON *fields, struct fs_err *err)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, fields) {
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(it, "field");
+		int64_t dummy;
+
+		if (!cJSON_IsObject(it) || proto_get_i64(it, "field", 1,
+		    INT64_MAX / 2, &dummy, err) == -1 || !cJSON_IsNumber(f) ||
+		    proto_get_str(it, "table", 255, err) == NULL ||
+		    proto_get_str(it, "column", 255, err) == NULL ||
+		    proto_get_str(it, "type", 255, err) == NULL ||
+		    proto_get_str(it, "mode", 16, err) == NULL)
+			return fs_err_set(err, FS_EINVAL, "'fields' entries "
+			    "need field, table, column, type and mode");
+		if (fieldmap_mode_parse(cJSON_GetObjectItem(it,
+		    "mode")->valuestring) < 0)
+			return fs_err_set(err, FS_EINVAL, "bad mode in 'fields'");
+	}
+	return 0;
+}
+
+int
+passive_hello(struct store *s, const char *pair, const char *body,
+    size_t len, struct buf *out, struct fs_err *err)
+{
+	struct pairing *p = NULL;
+	struct pairstate ps;
+	cJSON *req = NULL, *resp = NULL, *cat = NULL;
+	const cJSON *fields;
+	const char *instance, *name;
+	char *txt = NULL, *id = NULL, *myname = NULL;
+	int ret = -1, in_tx = 0;
+	sqlite3_stmt *st = NULL;
+
+	memset(&ps, 0, sizeof ps);
+	if ((req = proto_parse(body, len, err)) == NULL)
+		return -1;
+	if (check_common(req, &instance, err) == -1 ||
+	    (name = proto_get_str(req, "name", 255, err)) == NULL ||
+	    (fields = proto_get_array(req, "fields", err)) == NULL ||
+	    validate_catalogue(fields, err) == -1)
+		goto out;
+	if ((p = passive_pair(s, pair, err)) == NULL)
+		goto out;
+	if (store_begin(s, err) == -1)
+		goto out;
+	in_tx = 1;
+	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
+	    check_peer(&ps, instance, err) == -1)
+		goto out;
+	txt = cJSON_PrintUnformatted(fields);
+	st = store_prepare(s, "UPDATE _fs_pair_state SET peer_instance = ?2, "
+	    "peer_name = ?3, peer_catalog = ?4 WHERE pid = ?1", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->pid);
+	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, txt, -1, SQLITE_STATIC);
+	if (store_step_done(s, st, err) == -1)
+		goto out;
+	if ((cat = passive_catalogue(s, p->pid, err)) == NULL)
+		goto out;
+	if (store_commit(s, err) == -1) {
+		in_tx = 0;
+		goto out;
+	}
+	in_tx = 0;
+	id = store_instance_id(s, NULL);
+	myname = store_meta_get(s, "name", NULL);
+	resp = cJSON_CreateObject();
+	cJSON_AddNumberToObject(resp, "protocol", FS_PROTO_VERSION);
+	cJSON_AddStringToObject(resp, "instance", id ? id : "");
+	cJSON_AddStringToObject(resp, "name", myname ? myname : "");
+	{
+		char num[32];
+
+		snprintf(num, sizeof num, "%" PRId64, util_now_ms());
+		cJSON_AddStringToObject(resp, "time_ms", num);
+		snprintf(num, sizeof num, "%" PRId64, ps.map_epoch);
+		cJSON_AddStringToObject(resp, "epoch", num);
+	}
+	cJSON_AddItemToObject(resp, "fields", cat);
+	cat = NULL;
+	free(txt);
+	txt = cJSON_PrintUnformatted(resp);
+	buf_addstr(out, txt);
+	ret = 0;
+out:
+	if (in_tx)
+		store_rollback(s);
+	sqlite3_finalize(st);
+	cJSON_Delete(req);
+	cJSON_Delete(resp);
+	cJSON_Delete(cat);
+	free(txt);
+	free(id);
+	free(myname);
+	pairstate_clear(&ps);
+	pairing_free(p);
+	return ret;
+}
+
+int
+passive_exchange(struct store *s, const char *pair, const char *body,
+    size_t len, struct buf *out, struct fs_err *err)
+{
+	struct pairing *p = NULL;
+	struct pairstate ps;
+	struct syncmap *m = NULL;
+	struct merge_stats ms;
+	struct batch_out bo;
+	cJSON *req = NULL;
+	const char *instance, *policy;
+	char *id = NULL;
+	int64_t since, from, to, interval = 0, recv;
+	int ret = -1, in_tx = 0, gap;
+	char now[64];
+
+	memset(&ps, 0, sizeof ps);
+	memset(&ms, 0, sizeof ms);
+	if ((req = proto_parse(body, len, err)) == NULL)
+		return -1;
+	if (check_common(req, &instance, err) == -1 ||
+	    proto_get_i64(req, "since", 0, INT64_MAX, &since, err) == -1 ||
+	    proto_get_i64(req, "from", 0, INT64_MAX, &from, err) == -1 ||
+	    proto_get_i64(req, "to", 0, INT64_MAX, &to, err) == -1 ||
+	    (policy = proto_get_str(req, "policy", 16, err)) == NULL ||
+	    proto_get_array(req, "origins", err) == NULL ||
+	    proto_get_array(req, "changes", err) == NULL)
+		goto out;
+	if (to < from) {
+		fs_err_set(err, FS_EINVAL, "'to' is before 'from'");
+		goto out;
+	}
+	if (strcmp(policy, "newest") != 0 && strcmp(policy, "active") != 0 &&
+	    strcmp(policy, "passive") != 0) {
+		fs_err_set(err, FS_EINVAL, "'policy' must be newest, active or "
+		    "passive");
+		goto out;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(req, "interval") != NULL &&
+	    proto_get_i64(req, "interval", 1, 604800, &interval, err) == -1)
+		goto out;
+	if ((p = passive_pair(s, pair, err)) == NULL)
+		goto out;
+	if (store_begin(s, err) == -1)
+		goto out;
+	in_tx = 1;
+	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
+	    check_peer(&ps, instance, err) == -1)
+		goto out;
+	if (ps.peer_instance == NULL) {
+		fs_err_set(err, FS_ECONFLICT, "hello first: this pairing has "
+		    "not seen the active side's field catalogue");
+		goto out;
+	}
+	if ((m = syncmap_load(s, p, err)) == NULL)
+		goto out;
+	recv = ps.recv_seq;
+	gap = from > recv;
+	if (!gap) {
+		struct merge_ctx mc = { s, m, since, policy, ps.last_ok == NULL,
+		    NULL };
+
+		if (merge_apply(&mc, req, &ms, err) == -1 ||
+		    merge_finish(s, ms.max_hlc, err) == -1)
+			goto out;
+		if (to > recv)
+			recv = to;
+	}
+	/* Our batch is built after applying theirs, inside the same snapshot. */
+	buf_addstr(out, "{\"protocol\":1,\"instance\":\"");
+	id = store_instance_id(s, err);
+	buf_addstr(out, id ? id : "");
+	buf_printf(out, "\",\"ack\":\"%" PRId64 "\",", recv);
+	if (changes_build(s, m, since, FS_BATCH_BYTES, out, &bo, err) == -1)
+		goto out;
+	{
+		int64_t pending = changes_pending(s, p->pid, bo.cursor, NULL);
+		int64_t args[6] = { recv, since, pending, interval,
+		    ms.ambiguous, 0 };
+
+		buf_printf(out, ",\"cursor\":\"%" PRId64 "\",\"more\":%s,"
+		    "\"epoch\":\"%" PRId64 "\",\"time_ms\":\"%" PRId64 "\","
+		    "\"pending\":\"%" PRId64 "\",\"applied\":%" PRId64
+		    ",\"conflicts\":%" PRId64 "}", bo.cursor,
+		    bo.more ? "true" : "false", ps.map_epoch, util_now_ms(),
+		    pending, ms.applied, ms.conflicts);
+		if (pairstate_update(s, p->pid, "recv_seq = ?2, sent_seq = ?3, "
+		    "peer_pending = ?4, peer_interval = coalesce(nullif(?5, 0), "
+		    "peer_interval), ambiguous = ambiguous + ?6", args, 5,
+		    err) == -1)
+			goto out;
+	}
+	store_now_iso(now);
+	{
+		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_pair_state SET "
+		    "last_attempt = ?2, last_ok = CASE WHEN ?3 THEN ?2 ELSE "
+		    "last_ok END, last_error = NULL, error_kind = NULL WHERE "
+		    "pid = ?1", err);
+
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, p->pid);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, !gap && !bo.more);
+		if (store_step_done(s, st, err) == -1) {
+			sqlite3_finalize(st);
+			goto out;
+		}
+		sqlite3_finalize(st);
+	}
+	if (store_commit(s, err) == -1) {
+		in_tx = 0;
+		goto out;
+	}
+	in_tx = 0;
+	ret = 0;
+out:
+	if (in_tx)
+		store_rollback(s);
+	if (ret == -1)
+		buf_reset(out);
+	syncmap_free(m);
+	cJSON_Delete(req);
+	free(id);
+	pairstate_clear(&ps);
+	pairing_free(p);
+	return ret;
+}

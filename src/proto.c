@@ -1,0 +1,336 @@
+/* proto.c - wire value encoding and strict JSON access; see proto.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+
+#include "ident.h"
+#include "proto.h"
+#include "util.h"
+
+void
+proto_value_free(struct fs_value *v)
+{
+	if (v == NULL)
+		return;
+	free(v->owned);
+	v->owned = NULL;
+}
+
+void
+proto_json_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	buf_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			run++;
+			continue;
+		}
+		buf_add(b, s + i - run, run);
+		run = 0;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+		} else if (c == '\n')
+			buf_add(b, "\\n", 2);
+		else {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, s + n - run, run);
+	buf_add(b, "\"", 1);
+}
+
+static int
+add_base64(struct buf *b, const void *p, size_t n)
+{
+	gnutls_datum_t in = { (unsigned char *)p, (unsigned int)n }, out;
+
+	if (n == 0)
+		return 0;
+	if (gnutls_base64_encode2(&in, &out) != 0)
+		return -1;
+	buf_add(b, out.data, out.size);
+	gnutls_free(out.data);
+	return 0;
+}
+
+int
+proto_encode_value(struct buf *b, sqlite3_value *v)
+{
+	char num[64];
+	const char *t;
+	int n;
+
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		snprintf(num, sizeof num, "\"i:%" PRId64 "\"",
+		    (int64_t)sqlite3_value_int64(v));
+		return buf_addstr(b, num);
+	case SQLITE_FLOAT:
+		snprintf(num, sizeof num, "\"r:%a\"", sqlite3_value_double(v));
+		return buf_addstr(b, num);
+	case SQLITE_TEXT:
+		t = (const char *)sqlite3_value_text(v);
+		n = sqlite3_value_bytes(v);
+		if (memchr(t, '\0', (size_t)n) == NULL &&
+		    utf8_valid(t, (size_t)n)) {
+			/* "t:" goes inside the quotes: escape the text after it. */
+			struct buf tmp;
+
+			buf_init(&tmp, 0);
+			proto_json_string(&tmp, t, (size_t)n);
+			buf_addstr(b, "\"t:");
+			buf_add(b, tmp.data + 1, tmp.len - 1);
+			buf_free(&tmp);
+			return 0;
+		}
+		buf_addstr(b, "\"T:");
+		add_base64(b, t, (size_t)n);
+		return buf_addstr(b, "\"");
+	case SQLITE_BLOB:
+		buf_addstr(b, "\"b:");
+		add_base64(b, sqlite3_value_blob(v),
+		    (size_t)sqlite3_value_bytes(v));
+		return buf_addstr(b, "\"");
+	default:
+		return buf_addstr(b, "null");
+	}
+}
+
+static int
+decode_base64(const char *s, size_t n, struct fs_value *out)
+{
+	gnutls_datum_t in = { (unsigned char *)s, (unsigned int)n }, res;
+
+	if (n == 0) {
+		out->owned = xstrdup("");
+		out->p = out->owned;
+		out->n = 0;
+		return 0;
+	}
+	if (gnutls_base64_decode2(&in, &res) != 0)
+		return -1;
+	out->owned = xmalloc(res.size + 1);
+	memcpy(out->owned, res.data, res.size);
+	out->owned[res.size] = '\0';
+	out->p = out->owned;
+	out->n = res.size;
+	gnutls_free(res.data);
+	return 0;
+}
+
+int
+proto_decode_value(const cJSON *j, struct fs_value *out, struct fs_err *err)
+{
+	const char *s;
+	size_t n;
+	char *end;
+
+	memset(out, 0, sizeof *out);
+	if (cJSON_IsNull(j)) {
+		out->type = SQLITE_NULL;
+		return 0;
+	}
+	if (!cJSON_IsString(j) || (s = j->valuestring) == NULL ||
+	    s[0] == '\0' || s[1] != ':')
+		return fs_err_set(err, FS_EINVAL, "value must be null or a "
+		    "tagged string");
+	n = strlen(s + 2);
+	switch (s[0]) {
+	case 'i':
+		errno = 0;
+		out->type = SQLITE_INTEGER;
+		out->i = strtoll(s + 2, &end, 10);
+		if (errno != 0 || end == s + 2 || *end != '\0')
+			return fs_err_set(err, FS_EINVAL, "bad integer value");
+		return 0;
+	case 'r':
+		errno = 0;
+		out->type = SQLITE_FLOAT;
+		out->d = strtod(s + 2, &end);
+		if (end == s + 2 || *end != '\0' || isnan(out->d))
+			return fs_err_set(err, FS_EINVAL, "bad real value");
+		return 0;
+	case 't':
+		out->type = SQLITE_TEXT;
+		out->p = s + 2;
+		out->n = n;
+		return 0;
+	case 'T':
+	case 'b':
+		out->type = s[0] == 'T' ? SQLITE_TEXT : SQLITE_BLOB;
+		if (decode_base64(s + 2, n, out) == -1)
+			return fs_err_set(err, FS_EINVAL, "bad base64 value");
+		return 0;
+	default:
+		return fs_err_set(err, FS_EINVAL, "unknown value tag '%c'", s[0]);
+	}
+}
+
+int
+proto_bind_value(sqlite3_stmt *st, int idx, const struct fs_value *v)
+{
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		return sqlite3_bind_int64(st, idx, v->i);
+	case SQLITE_FLOAT:
+		return sqlite3_bind_double(st, idx, v->d);
+	case SQLITE_TEXT:
+		return sqlite3_bind_text64(st, idx, v->p, v->n, SQLITE_STATIC,
+		    SQLITE_UTF8);
+	case SQLITE_BLOB:
+		return sqlite3_bind_blob64(st, idx, v->p, v->n, SQLITE_STATIC);
+	default:
+		return sqlite3_bind_null(st, idx);
+	}
+}
+
+int
+proto_value_equal(const struct fs_value *a, sqlite3_value *b)
+{
+	double d;
+
+	if (a->type != sqlite3_value_type(b))
+		return 0;
+	switch (a->type) {
+	case SQLITE_INTEGER:
+		return a->i == sqlite3_value_int64(b);
+	case SQLITE_FLOAT:
+		d = sqlite3_value_double(b);
+		return memcmp(&d, &a->d, sizeof d) == 0;
+	case SQLITE_TEXT:
+		return (size_t)sqlite3_value_bytes(b) == a->n &&
+		    memcmp(sqlite3_value_text(b), a->p, a->n) == 0;
+	case SQLITE_BLOB:
+		return (size_t)sqlite3_value_bytes(b) == a->n &&
+		    (a->n == 0 || memcmp(sqlite3_value_blob(b), a->p, a->n) == 0);
+	default:
+		return 1;
+	}
+}
+
+cJSON *
+proto_parse(const char *body, size_t len, struct fs_err *err)
+{
+	cJSON *j;
+	const char *end = NULL;
+
+	if (body == NULL || len == 0) {
+		fs_err_set(err, FS_EINVAL, "empty body: a JSON object is "
+		    "required");
+		return NULL;
+	}
+	if (!utf8_valid(body, len) || memchr(body, '\0', len) != NULL) {
+		fs_err_set(err, FS_EINVAL, "body is not valid UTF-8 text");
+		return NULL;
+	}
+	/* cJSON would cut a string at an escaped NUL: refuse those. */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (body[i] != '\\')
+			continue;
+		if (body[i + 1] == 'u' && i + 5 < len &&
+		    memcmp(body + i + 2, "0000", 4) == 0) {
+			fs_err_set(err, FS_EINVAL, "\\u0000 is not allowed in "
+			    "strings");
+			return NULL;
+		}
+		i++;
+	}
+	j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (j == NULL) {
+		fs_err_set(err, FS_EINVAL, "malformed JSON (or nested too "
+		    "deeply) near byte %td", end ? end - body : (ptrdiff_t)0);
+		return NULL;
+	}
+	while (end != NULL && end < body + len &&
+	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != body + len) {
+		cJSON_Delete(j);
+		fs_err_set(err, FS_EINVAL, "trailing data after JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		fs_err_set(err, FS_EINVAL, "body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+int
+proto_get_i64(const cJSON *obj, const char *key, int64_t min, int64_t max,
+    int64_t *out, struct fs_err *err)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	long long v;
+
+	if (cJSON_IsString(j)) {
+		if (util_parse_int(j->valuestring, min, max, &v) == -1)
+			return fs_err_set(err, FS_EINVAL, "'%s' must be an "
+			    "integer from %" PRId64 " to %" PRId64, key, min,
+			    max);
+		*out = v;
+		return 0;
+	}
+	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) &&
+	    fabs(j->valuedouble) < 9007199254740992.0 &&
+	    j->valuedouble >= (double)min && j->valuedouble <= (double)max) {
+		*out = (int64_t)j->valuedouble;
+		return 0;
+	}
+	return fs_err_set(err, FS_EINVAL, "'%s' must be an integer from %"
+	    PRId64 " to %" PRId64, key, min, max);
+}
+
+const char *
+proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
+    struct fs_err *err)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsString(j) || j->valuestring == NULL ||
+	    strlen(j->valuestring) > maxlen) {
+		fs_err_set(err, FS_EINVAL, "'%s' must be a string of at most "
+		    "%zu bytes", key, maxlen);
+		return NULL;
+	}
+	return j->valuestring;
+}
+
+const cJSON *
+proto_get_array(const cJSON *obj, const char *key, struct fs_err *err)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsArray(j)) {
+		fs_err_set(err, FS_EINVAL, "'%s' must be an array", key);
+		return NULL;
+	}
+	return j;
+}
+
+int
+proto_sid_parse(const char *s, unsigned char sid[FS_SID_LEN])
+{
+	if (s == NULL || strlen(s) != 2 * FS_SID_LEN)
+		return -1;
+	return util_unhex(s, sid, FS_SID_LEN);
+}

@@ -1,0 +1,69 @@
+/*
+ * proto.h - the sync wire format, version 1 (no I/O here).
+ *
+ * Notes on the design (DESIGN.md invariants 7 and 8; the full format is
+ * in fieldsync-protocol(7)):
+ *
+ * - Bodies are JSON objects, UTF-8 validated before parsing, parsed
+ *   with cJSON (nesting limited), and every member is type-checked; an
+ *   unexpected shape is an FS_EINVAL with a message naming the member.
+ * - Values travel as tagged strings so they arrive bit-exact: null,
+ *   "i:<decimal int64>", "r:<C99 hex float>" (so 0.1, -0.0 and 1e308
+ *   survive), "t:<text>" for valid UTF-8 text without NUL, "T:<base64>"
+ *   for any other text bytes, "b:<base64>" for blobs.
+ * - 64-bit numbers that JSON doubles cannot carry (clock values, sequence
+ *   numbers) are decimal strings; small ones (field numbers) are numbers.
+ */
+#ifndef FS_PROTO_H
+#define FS_PROTO_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define FS_PROTO_VERSION 1
+#define FS_PROTO_MAX_BODY ((size_t)256 << 20)	/* whole request/response */
+#define FS_BATCH_BYTES ((size_t)4 << 20)	/* soft limit per batch */
+#define FS_BATCH_ROWS 4000			/* log rows scanned per batch */
+#define FS_SID_LEN 16
+
+/* A decoded value; p points into the JSON tree or into owned. */
+struct fs_value {
+	int type;		/* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL */
+	int64_t i;
+	double d;
+	const char *p;
+	size_t n;
+	char *owned;
+};
+
+void proto_value_free(struct fs_value *v);
+/* Append v as a JSON value (string or null). */
+int proto_encode_value(struct buf *b, sqlite3_value *v);
+int proto_decode_value(const cJSON *j, struct fs_value *out,
+    struct fs_err *err);
+int proto_bind_value(sqlite3_stmt *st, int idx, const struct fs_value *v);
+/* Same type and same bytes (reals compared bit for bit). */
+int proto_value_equal(const struct fs_value *a, sqlite3_value *b);
+
+/* Append s (n bytes, valid UTF-8) as a quoted JSON string. */
+void proto_json_string(struct buf *b, const char *s, size_t n);
+
+/* Validate UTF-8 and parse a JSON object body. */
+cJSON *proto_parse(const char *body, size_t len, struct fs_err *err);
+/* Members: decimal string or integral number within [min, max]. */
+int proto_get_i64(const cJSON *obj, const char *key, int64_t min,
+    int64_t max, int64_t *out, struct fs_err *err);
+/* A string member of at most maxlen bytes (NULL + error otherwise). */
+const char *proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
+    struct fs_err *err);
+/* An array member (NULL + error when missing or of another type). */
+const cJSON *proto_get_array(const cJSON *obj, const char *key,
+    struct fs_err *err);
+/* Parse 32 hex digits into a sync identity. */
+int proto_sid_parse(const char *s, unsigned char sid[FS_SID_LEN]);
+
+#endif

@@ -1,0 +1,270 @@
+/* syncmap.c - loading a pairing's map for an exchange; see syncmap.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fieldmap.h"
+#include "ident.h"
+#include "syncmap.h"
+#include "util.h"
+
+static const char SQL_MAP[] =
+    "SELECT m.fid, coalesce(m.remote_fid, CASE WHEN p.role = 'active' THEN "
+    "m.fid END), m.mode, f.name, f.role, t.tid, t.name, t.match_cols "
+    "FROM _fs_map m JOIN _fs_pair p USING (pid) JOIN _fs_field f USING "
+    "(fid) JOIN _fs_table t USING (tid) WHERE m.pid = ?1 AND t.enrolled = 1 "
+    "AND f.present = 1 AND m.mode <> 'off' ORDER BY t.tid, m.fid";
+
+void
+syncmap_free(struct syncmap *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->nfields; i++) {
+		free(m->fields[i].col);
+		sqlite3_finalize(m->fields[i].update);
+	}
+	for (int i = 0; i < m->ntables; i++) {
+		struct synctable *t = &m->tables[i];
+
+		free(t->name);
+		free(t->qname);
+		free(t->fields);
+		sqlite3_finalize(t->read);
+		sqlite3_finalize(t->match_q);
+		sqlite3_finalize(t->insert);
+		free(t->ins_fids);
+		if (t->match)
+			for (char **p = t->match; *p; p++)
+				free(*p);
+		free(t->match);
+	}
+	free(m->fields);
+	free(m->tables);
+	free(m->peer_fields);
+	free(m);
+}
+
+static char **
+parse_match(const char *json)
+{
+	cJSON *arr, *it;
+	char **v;
+	int n = 0;
+
+	if (json == NULL || (arr = cJSON_Parse(json)) == NULL)
+		return NULL;
+	v = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *v);
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it))
+			v[n++] = xstrdup(it->valuestring);
+	cJSON_Delete(arr);
+	return v;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+load_peer_catalog(struct store *s, struct syncmap *m, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *cat = NULL, *it;
+
+	st = store_prepare(s, "SELECT peer_catalog FROM _fs_pair_state WHERE "
+	    "pid = ?1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, m->pair->pid);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		cat = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (cat == NULL)
+		return 0;
+	m->peer_fields = xcalloc((size_t)cJSON_GetArraySize(cat) + 1,
+	    sizeof *m->peer_fields);
+	cJSON_ArrayForEach(it, cat) {
+		cJSON *f = cJSON_GetObjectItem(it, "field");
+
+		if (cJSON_IsNumber(f))
+			m->peer_fields[m->npeer_fields++] = (int64_t)f->valuedouble;
+	}
+	qsort(m->peer_fields, (size_t)m->npeer_fields, sizeof *m->peer_fields,
+	    cmp_i64);
+	cJSON_Delete(cat);
+	return 0;
+}
+
+static int
+prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
+{
+	struct buf b;
+	int n = 0;
+
+	buf_init(&b, 0);
+	buf_addstr(&b, "SELECT ");
+	for (int i = 0; i < t->nfields; i++) {
+		struct syncfield *f = t->fields[i];
+
+		if (n > 0)
+			buf_addstr(&b, ", ");
+		ident_quote(&b, f->col);
+		f->col_idx = n++;
+	}
+	if (n == 0)
+		buf_addstr(&b, "NULL");
+	buf_printf(&b, " FROM %s WHERE rowid = ?1", t->qname);
+	t->read = store_prepare(s, b.data, err);
+	buf_free(&b);
+	if (t->read == NULL)
+		return -1;
+	for (int i = 0; i < t->nfields; i++) {
+		struct syncfield *f = t->fields[i];
+
+		if (!fieldmap_mode_receives(f->mode))
+			continue;
+		buf_init(&b, 0);
+		buf_printf(&b, "UPDATE %s SET ", t->qname);
+		ident_quote(&b, f->col);
+		buf_addstr(&b, " = ?1 WHERE rowid = ?2");
+		f->update = store_prepare(s, b.data, err);
+		buf_free(&b);
+		if (f->update == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+struct syncmap *
+syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
+{
+	struct syncmap *m = xcalloc(1, sizeof *m);
+	sqlite3_stmt *st;
+	int rc, cap = 0;
+
+	m->pair = (struct pairing *)p;
+	m->active = strcmp(p->role, "active") == 0;
+	if ((st = store_prepare(s, SQL_MAP, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, p->pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct syncfield *f;
+
+		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+			continue;	/* passive field not linked yet */
+		if (m->nfields == cap) {
+			cap = cap ? cap * 2 : 16;
+			m->fields = realloc(m->fields, (size_t)cap * sizeof *f);
+			if (m->fields == NULL)
+				abort();
+		}
+		f = &m->fields[m->nfields++];
+		memset(f, 0, sizeof *f);
+		f->fid = sqlite3_column_int64(st, 0);
+		f->wire = sqlite3_column_int64(st, 1);
+		f->mode = fieldmap_mode_parse(
+		    (const char *)sqlite3_column_text(st, 2));
+		f->col = xstrdup((const char *)sqlite3_column_text(st, 3));
+		f->is_status = strcmp((const char *)sqlite3_column_text(st, 4),
+		    "status") == 0;
+		if (m->ntables == 0 || m->tables[m->ntables - 1].tid !=
+		    sqlite3_column_int64(st, 5)) {
+			struct synctable *t;
+
+			m->tables = realloc(m->tables,
+			    (size_t)(m->ntables + 1) * sizeof *t);
+			if (m->tables == NULL)
+				abort();
+			t = &m->tables[m->ntables++];
+			memset(t, 0, sizeof *t);
+			t->tid = sqlite3_column_int64(st, 5);
+			t->name = xstrdup((const char *)sqlite3_column_text(st, 6));
+			t->qname = ident_quoted(t->name);
+			t->match = parse_match(
+			    (const char *)sqlite3_column_text(st, 7));
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_dberr(s, err, "load map");
+		goto fail;
+	}
+	/* fields[] no longer moves: link fields and tables now. */
+	for (int i = 0, ti = 0; i < m->nfields; i++) {
+		struct syncfield *f = &m->fields[i];
+		struct synctable *t;
+
+		st = store_prepare(s, "SELECT tid FROM _fs_field WHERE fid = ?1",
+		    err);
+		if (st == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, f->fid);
+		sqlite3_step(st);
+		while (m->tables[ti].tid != sqlite3_column_int64(st, 0))
+			ti++;
+		sqlite3_finalize(st);
+		t = &m->tables[ti];
+		t->fields = realloc(t->fields,
+		    (size_t)(t->nfields + 1) * sizeof *t->fields);
+		if (t->fields == NULL)
+			abort();
+		t->fields[t->nfields++] = f;
+		f->table = t;
+		if (f->is_status)
+			t->status_fid = f->fid;
+	}
+	for (int i = 0; i < m->ntables; i++)
+		if (prepare_table(s, &m->tables[i], err) == -1)
+			goto fail;
+	if (load_peer_catalog(s, m, err) == -1)
+		goto fail;
+	return m;
+fail:
+	m->pair = NULL;
+	syncmap_free(m);
+	return NULL;
+}
+
+struct syncfield *
+syncmap_by_wire(const struct syncmap *m, int64_t wire)
+{
+	for (int i = 0; i < m->nfields; i++)
+		if (m->fields[i].wire == wire)
+			return &m->fields[i];
+	return NULL;
+}
+
+struct syncfield *
+syncmap_by_fid(const struct syncmap *m, int64_t fid)
+{
+	for (int i = 0; i < m->nfields; i++)
+		if (m->fields[i].fid == fid)
+			return &m->fields[i];
+	return NULL;
+}
+
+struct synctable *
+syncmap_table(const struct syncmap *m, int64_t tid)
+{
+	for (int i = 0; i < m->ntables; i++)
+		if (m->tables[i].tid == tid)
+			return &m->tables[i];
+	return NULL;
+}
+
+int
+syncmap_peer_has(const struct syncmap *m, int64_t wire)
+{
+	if (m->peer_fields == NULL)
+		return 1;
+	return bsearch(&wire, m->peer_fields, (size_t)m->npeer_fields,
+	    sizeof wire, cmp_i64) != NULL;
+}

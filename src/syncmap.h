@@ -1,0 +1,67 @@
+/*
+ * syncmap.h - a pairing's field map, loaded for one exchange.
+ *
+ * Translates between local field numbers and wire field numbers (the
+ * active side's numbers: on an active pairing they are the same), groups
+ * mapped fields by table, and owns the statements that read and write
+ * those columns of the app tables.  Fields in mode off, of unenrolled
+ * tables, or (on a passive pairing) not linked to an active field are
+ * left out: nothing flows through them.
+ */
+#ifndef FS_SYNCMAP_H
+#define FS_SYNCMAP_H
+
+#include <stdint.h>
+
+#include "pairing.h"
+#include "store.h"
+
+struct synctable;
+
+struct syncfield {
+	int64_t fid;		/* local field number */
+	int64_t wire;		/* active side's field number */
+	int mode;		/* enum fs_mode */
+	char *col;
+	int is_status;
+	int col_idx;		/* column index in the table's read statement */
+	struct synctable *table;
+	sqlite3_stmt *update;	/* UPDATE t SET col = ?1 WHERE rowid = ?2 */
+};
+
+struct synctable {
+	int64_t tid;
+	char *name;
+	char *qname;		/* quoted */
+	int64_t status_fid;
+	char **match;		/* match columns (NULL-terminated) or NULL */
+	struct syncfield **fields;
+	int nfields;
+	sqlite3_stmt *read;	/* all mapped columns of one row, by rowid */
+	sqlite3_stmt *match_q;	/* find a record by the match columns */
+	sqlite3_stmt *insert;	/* last INSERT built, for ins_fids */
+	int64_t *ins_fids;
+	int ins_n;
+};
+
+struct syncmap {
+	struct pairing *pair;
+	int active;
+	struct syncfield *fields;
+	int nfields;
+	struct synctable *tables;
+	int ntables;
+	int64_t *peer_fields;	/* passive: active catalogue, sorted; NULL = unknown */
+	int npeer_fields;
+};
+
+struct syncmap *syncmap_load(struct store *s, const struct pairing *p,
+    struct fs_err *err);
+void syncmap_free(struct syncmap *m);
+struct syncfield *syncmap_by_wire(const struct syncmap *m, int64_t wire);
+struct syncfield *syncmap_by_fid(const struct syncmap *m, int64_t fid);
+struct synctable *syncmap_table(const struct syncmap *m, int64_t tid);
+/* The peer publishes field wire in its catalogue (always true when unknown). */
+int syncmap_peer_has(const struct syncmap *m, int64_t wire);
+
+#endif
