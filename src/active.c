@@ -382,6 +382,18 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	}
 	if (cJSON_GetObjectItemCaseSensitive(resp, "pending") != NULL)
 		proto_get_i64(resp, "pending", 0, INT64_MAX, &pending, NULL);
+	/* Nothing came and no cursor moved: an idle poll writes nothing. */
+	if (pairstate_load(s, p->pid, &ps, err) == -1)
+		return -1;
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) == 0 &&
+	    ack == ps.sent_seq && cursor == ps.recv_seq &&
+	    ps.has_peer_epoch && epoch == ps.peer_epoch &&
+	    ps.has_peer_pending && pending == ps.peer_pending) {
+		*more = cJSON_IsTrue(mj) || ack < our_to;
+		pairstate_clear(&ps);
+		return 0;
+	}
+	pairstate_clear(&ps);
 	if (store_begin(s, err) == -1)
 		return -1;
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
@@ -527,8 +539,17 @@ record:
 	prog->done = 1;
 	if (prog->cb)
 		prog->cb(prog->ctx, prog);
-	if (ret == 0)
-		pairstate_record(s, p->pid, NULL, NULL, NULL);
+	if (ret == 0) {
+		struct pairstate now;
+
+		/* Health is refreshed now and then, not on every idle poll. */
+		if (pairstate_load(s, p->pid, &now, NULL) == -1 ||
+		    now.error_kind != NULL || now.last_ok == NULL ||
+		    prog->recv_values || prog->sent_values ||
+		    pairstate_age_s(now.last_ok) >= FS_STATE_REFRESH_S)
+			pairstate_record(s, p->pid, NULL, NULL, NULL);
+		pairstate_clear(&now);
+	}
 	else {
 		if (err && err->code == FS_EAGAIN_HELLO)
 			err->code = FS_EPROTO;

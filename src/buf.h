@@ -10,6 +10,7 @@
 #define FS_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char *data;
@@ -25,6 +26,8 @@ int buf_addstr(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hand the data to the caller (who frees it); b is reset. */
+/* Append a decimal integer (no printf: this sits in hot loops). */
+int buf_add_i64(struct buf *b, int64_t v);
 char *buf_steal(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);

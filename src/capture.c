@@ -56,46 +56,72 @@ capture_remove(struct store *s, const char *table, struct fs_err *err)
 	return ret;
 }
 
+/*
+ * Row ids are always read through the INTEGER PRIMARY KEY column (qkey),
+ * never as "rowid": an app table may have ordinary columns named rowid,
+ * oid or _rowid_, which shadow the real row id in SQL.
+ */
 static int
-emit_insert(struct buf *b, const struct catalog_table *t, const char *qt)
+emit_insert(struct buf *b, const struct catalog_table *t, const char *qt,
+    const char *qkey)
 {
 	char *qa = ident_quoted(t->added_col);
 	int64_t k = t->tid;
 
 	buf_printf(b, "CREATE TRIGGER \"_fs_ins_%" PRId64 "\" AFTER INSERT "
 	    "ON %s BEGIN\n", k, qt);
-	/* A stale link (REPLACE without recursive triggers) becomes a tombstone. */
-	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
-	    " AND lrow = new.rowid;\n", k);
-	/* Before the record exists, so this fill is not captured as a change. */
-	buf_printf(b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
-	    "'now') WHERE new.%s IS NULL AND rowid = new.rowid;\n", qt, qa, qa);
 	buf_addstr(b, BUMP);
+	/*
+	 * The time-added fill is not captured as a change of its own (see
+	 * emit_update): the "created" row below stands for every field.
+	 */
+	buf_printf(b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
+	    "'now') WHERE new.%s IS NULL AND %s = new.%s;\n", qt, qa, qa, qkey,
+	    qkey);
+	/*
+	 * The sync identity is this instance's prefix and the clock value
+	 * just taken, which no other change here ever gets: unique without
+	 * randomness, and increasing, so its index grows at the end.
+	 *
+	 * A link still on this row id means REPLACE removed the old row
+	 * without its DELETE trigger (recursive triggers off): the record
+	 * then stays, and the new row is logged as its re-creation, so the
+	 * peer gets every field of it again.
+	 */
 	buf_printf(b, "INSERT INTO _fs_record(tid, lrow, sid) SELECT %" PRId64
-	    ", new.rowid, coalesce(ap_sid, randomblob(16)) FROM _fs_clock "
-	    "WHERE id = 1;\n", k);
-	buf_addstr(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) "
-	    "SELECT last_insert_rowid(), 0, " STAMP ", 1 FROM _fs_clock c "
-	    "WHERE c.id = 1;\nEND;\n");
+	    ", new.%s, coalesce(ap_sid, sid_prefix || printf('%%016x', hlc)) "
+	    "FROM _fs_clock WHERE id = 1 ON CONFLICT (tid, lrow) DO NOTHING;\n",
+	    k, qkey);
+	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) "
+	    "SELECT r.rid, 0, " STAMP ", 1 FROM _fs_record r, _fs_clock c "
+	    "WHERE r.tid = %" PRId64 " AND r.lrow = new.%s AND c.id = 1;\n"
+	    "END;\n", k, qkey);
 	free(qa);
 	return 0;
 }
 
 static int
 emit_update(struct buf *b, const struct catalog_table *t, const char *qt,
-    const struct catalog_field *f)
+    const char *qkey, const struct catalog_field *f)
 {
 	char *qc = ident_quoted(f->name);
 
+	/*
+	 * Time added is set once: its fill from NULL (by the insert trigger
+	 * or later) is part of the record's creation, not a change.
+	 */
 	buf_printf(b, "CREATE TRIGGER \"_fs_upd_%" PRId64 "_%" PRId64 "\" "
-	    "AFTER UPDATE OF %s ON %s WHEN old.%s IS NOT new.%s COLLATE BINARY "
-	    "OR typeof(old.%s) IS NOT typeof(new.%s) BEGIN\n",
-	    t->tid, f->fid, qc, qt, qc, qc, qc, qc);
+	    "AFTER UPDATE OF %s ON %s WHEN ", t->tid, f->fid, qc, qt);
+	if (strcmp(f->role, "added") == 0)
+		buf_printf(b, "old.%s IS NOT NULL AND ", qc);
+	buf_printf(b, "(old.%s IS NOT new.%s COLLATE BINARY OR typeof(old.%s) "
+	    "IS NOT typeof(new.%s)) BEGIN\n", qc, qc, qc, qc);
 	buf_addstr(b, BUMP);
 	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, "
 	    "old, new) SELECT r.rid, %" PRId64 ", " STAMP ", 0, old.%s, new.%s "
 	    "FROM _fs_record r, _fs_clock c WHERE r.tid = %" PRId64 " AND "
-	    "r.lrow = new.rowid AND c.id = 1;\nEND;\n", f->fid, qc, qc, t->tid);
+	    "r.lrow = new.%s AND c.id = 1;\nEND;\n", f->fid, qc, qc, t->tid,
+	    qkey);
 	free(qc);
 	return 0;
 }
@@ -113,17 +139,21 @@ emit_delete_and_key(struct buf *b, const struct catalog_table *t,
 	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, "
 	    "old, new) SELECT r.rid, %" PRId64 ", " STAMP ", 2, old.%s, 1 "
 	    "FROM _fs_record r, _fs_clock c WHERE r.tid = %" PRId64 " AND "
-	    "r.lrow = old.rowid AND c.id = 1;\n", t->status_fid, qs, k);
+	    "r.lrow = old.%s AND c.id = 1;\n", t->status_fid, qs, k, qkey);
 	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
-	    " AND lrow = old.rowid;\nEND;\n", k);
+	    " AND lrow = old.%s;\nEND;\n", k, qkey);
 	/*
 	 * BEFORE, so the link follows a changed key before any AFTER trigger
-	 * of the same UPDATE looks the record up by its new rowid.
+	 * of the same UPDATE looks the record up by its new rowid.  "UPDATE
+	 * OF" matches the SET list by name, so the key is also moved through
+	 * the built-in names of the row id (SET rowid = ...); the WHEN on the
+	 * key column makes an ordinary column of such a name harmless.
 	 */
 	buf_printf(b, "CREATE TRIGGER \"_fs_key_%" PRId64 "\" BEFORE UPDATE OF "
-	    "%s ON %s WHEN old.rowid IS NOT new.rowid BEGIN\n"
-	    "UPDATE _fs_record SET lrow = new.rowid WHERE tid = %" PRId64
-	    " AND lrow = old.rowid;\nEND;\n", k, qkey, qt, k);
+	    "%s, rowid, _rowid_, oid ON %s WHEN old.%s IS NOT new.%s BEGIN\n"
+	    "UPDATE _fs_record SET lrow = new.%s WHERE tid = %" PRId64
+	    " AND lrow = old.%s;\nEND;\n", k, qkey, qt, qkey, qkey, qkey, k,
+	    qkey);
 	free(qs);
 	return 0;
 }
@@ -137,28 +167,30 @@ capture_install(struct store *s, const struct catalog_table *t,
 	const char *key = NULL;
 	int ret;
 
+	char *qk;
+
+	for (int i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].role, "rowid") == 0)
+			key = t->fields[i].name;
+	if (key == NULL)
+		return fs_err_set(err, FS_EINVAL, "table %s has no row id "
+		    "field", t->name);
 	if (capture_remove(s, t->name, err) == -1)
 		return -1;
 	buf_init(&b, 0);
 	qt = ident_quoted(t->name);
-	emit_insert(&b, t, qt);
+	qk = ident_quoted(key);
+	emit_insert(&b, t, qt, qk);
 	for (int i = 0; i < t->nfields; i++) {
 		const struct catalog_field *f = &t->fields[i];
 
-		if (strcmp(f->role, "rowid") == 0) {
-			key = f->name;
-			continue;
-		}
-		emit_update(&b, t, qt, f);
+		if (strcmp(f->role, "rowid") != 0)
+			emit_update(&b, t, qt, qk, f);
 	}
-	if (key != NULL) {
-		char *qk = ident_quoted(key);
-
-		emit_delete_and_key(&b, t, qt, qk);
-		free(qk);
-	}
+	emit_delete_and_key(&b, t, qt, qk);
 	ret = store_exec(s, b.data, err);
 	buf_free(&b);
 	free(qt);
+	free(qk);
 	return ret;
 }

@@ -16,6 +16,12 @@
  *   versions fall back to that row.
  * - A hard DELETE appends a kind-2 row on the status field and turns the
  *   record into a tombstone (lrow NULL); its sync identity survives.
+ *   REPLACE by a writer whose recursive triggers are off deletes the old
+ *   row without firing the delete trigger; the insert trigger finds the
+ *   stale link and logs that tombstone itself (old value NULL).
+ * - Row ids are read through the INTEGER PRIMARY KEY column by name,
+ *   never as rowid/oid/_rowid_, which app columns may shadow; the key
+ *   trigger also fires on "SET rowid = ..." so the link follows.
  * - The sync engine's switch: while _fs_clock.ap_* are set (only inside
  *   the engine's own transaction), changes are stamped with the peer's
  *   clock, origin, source pairing and sync identity instead of local

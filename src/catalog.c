@@ -190,8 +190,10 @@ match_json(const struct app_table *at, const char *match, struct fs_err *err)
 	cJSON *arr;
 	char *copy, *p, *tok, *save = NULL, *out;
 
-	if (match == NULL || *match == '\0')
+	if (match == NULL || *match == '\0') {
+		fs_err_set(err, FS_EINVAL, "empty --match");
 		return NULL;
+	}
 	arr = cJSON_CreateArray();
 	copy = xstrdup(match);
 	for (p = copy; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
@@ -206,6 +208,17 @@ match_json(const struct app_table *at, const char *match, struct fs_err *err)
 			fs_err_set(err, FS_EINVAL, "match column %s is the row "
 			    "id, which differs between instances", tok);
 			goto fail;
+		}
+		{
+			const cJSON *seen;
+
+			cJSON_ArrayForEach(seen, arr)
+				if (strcmp(seen->valuestring,
+				    at->cols[ci].name) == 0) {
+					fs_err_set(err, FS_EINVAL, "match column "
+					    "%s is named twice", tok);
+					goto fail;
+				}
 		}
 		cJSON_AddItemToArray(arr,
 		    cJSON_CreateString(at->cols[ci].name));
@@ -270,8 +283,16 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
     struct fs_err *err)
 {
 	struct buf b;
+	char *qk = NULL;
 	int ret = -1;
 
+	/* The key column, not "rowid", which an app column may shadow. */
+	for (int i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].role, "rowid") == 0)
+			qk = ident_quoted(t->fields[i].name);
+	if (qk == NULL)
+		return fs_err_set(err, FS_EINVAL, "table %s has no row id "
+		    "field", t->name);
 	buf_init(&b, 0);
 	if (store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
 	    CAPTURE_HLC_NOW ") WHERE id = 1", err) == -1)
@@ -279,12 +300,12 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, old, "
 	    "new) SELECT rid, %" PRId64 ", (SELECT hlc FROM _fs_clock), 0, 2, "
 	    "NULL, 1 FROM _fs_record WHERE tid = :tid AND lrow IS NOT NULL AND "
-	    "lrow NOT IN (SELECT rowid FROM %s)", t->status_fid, qt);
+	    "lrow NOT IN (SELECT %s FROM %s)", t->status_fid, qk, qt);
 	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
 		goto out;
 	buf_reset(&b);
 	buf_printf(&b, "UPDATE _fs_record SET lrow = NULL WHERE tid = :tid AND "
-	    "lrow IS NOT NULL AND lrow NOT IN (SELECT rowid FROM %s)", qt);
+	    "lrow IS NOT NULL AND lrow NOT IN (SELECT %s FROM %s)", qk, qt);
 	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
 		goto out;
 	buf_reset(&b);
@@ -295,10 +316,15 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	if (store_exec(s, b.data, err) == -1)
 		goto out;
 	buf_reset(&b);
-	buf_printf(&b, "INSERT INTO _fs_record(tid, lrow, sid) SELECT :tid, "
-	    "rowid, randomblob(16) FROM %s WHERE rowid NOT IN (SELECT lrow "
-	    "FROM _fs_record WHERE tid = :tid AND lrow IS NOT NULL) "
-	    "ORDER BY rowid", qt);
+	/*
+	 * Sync identities as the insert trigger makes them (capture.c): the
+	 * prefix and a clock value each, the clock then moved past them all.
+	 */
+	buf_printf(&b, "INSERT INTO _fs_record(tid, lrow, sid) SELECT :tid, k, "
+	    "(SELECT sid_prefix FROM _fs_clock) || printf('%%016x', (SELECT hlc "
+	    "FROM _fs_clock) + row_number() OVER (ORDER BY k)) FROM (SELECT %s "
+	    "AS k FROM %s WHERE %s NOT IN (SELECT lrow FROM _fs_record WHERE "
+	    "tid = :tid AND lrow IS NOT NULL)) ORDER BY k", qk, qt, qk);
 	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
 		goto out;
 	if (exec_bound(s, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind) "
@@ -306,9 +332,14 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	    "WHERE rid > (SELECT v FROM temp._fs_maxrid) ORDER BY rid",
 	    t->tid, NULL, err) == -1)
 		goto out;
+	if (exec_bound(s, "UPDATE _fs_clock SET hlc = hlc + 1 + (SELECT "
+	    "count(*) FROM _fs_record WHERE rid > (SELECT v FROM "
+	    "temp._fs_maxrid)) WHERE id = 1", t->tid, NULL, err) == -1)
+		goto out;
 	ret = store_exec(s, "DROP TABLE temp._fs_maxrid", err);
 out:
 	buf_free(&b);
+	free(qk);
 	return ret;
 }
 

@@ -116,11 +116,12 @@ emit_record(struct builder *b, const struct touch *t, int n,
 	{
 		int c = sqlite3_column_type(rs, 3) != SQLITE_NULL ? 3 : 2;
 
-		if (sqlite3_column_bytes(rs, c) != FS_SID_LEN) {
+		if (sqlite3_column_bytes(rs, c) != 2 * FS_SID_LEN) {
 			sqlite3_reset(rs);
 			return 0;
 		}
-		util_hex(sqlite3_column_blob(rs, c), FS_SID_LEN, sidhex);
+		memcpy(sidhex, sqlite3_column_text(rs, c), sizeof sidhex - 1);
+		sidhex[sizeof sidhex - 1] = '\0';
 	}
 	sqlite3_reset(rs);
 	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
@@ -170,9 +171,13 @@ emit_record(struct builder *b, const struct touch *t, int n,
 	buf_addstr(b->out, sidhex);
 	buf_addstr(b->out, "\"");
 	if (created != NULL && !(created->has_src &&
-	    created->src == m->pair->pid))
-		buf_printf(b->out, ",\"c\":[\"%" PRId64 "\",%d]", created->hlc,
-		    origin_index(b, created->origin));
+	    created->src == m->pair->pid)) {
+		buf_addstr(b->out, ",\"c\":[\"");
+		buf_add_i64(b->out, created->hlc);
+		buf_addstr(b->out, "\",");
+		buf_add_i64(b->out, origin_index(b, created->origin));
+		buf_addstr(b->out, "]");
+	}
 	buf_addstr(b->out, ",\"f\":[");
 	for (int i = 0; i < tab->nfields; i++) {
 		struct syncfield *f = tab->fields[i];
@@ -194,18 +199,25 @@ emit_record(struct builder *b, const struct touch *t, int n,
 			if (!f->is_status || v->kind != 2)
 				continue;
 			hard = 1;
-			buf_printf(b->out, "%s[%" PRId64 ",\"i:1\"", nout ?
-			    "," : "", f->wire);
+			buf_addstr(b->out, nout ? ",[" : "[");
+			buf_add_i64(b->out, f->wire);
+			buf_addstr(b->out, ",\"i:1\"");
 		} else {
-			buf_printf(b->out, "%s[%" PRId64 ",", nout ? "," : "",
-			    f->wire);
+			buf_addstr(b->out, nout ? ",[" : "[");
+			buf_add_i64(b->out, f->wire);
+			buf_addstr(b->out, ",");
 			proto_encode_value(b->out,
 			    sqlite3_column_value(tab->read, f->col_idx));
 		}
 		if (v != created || (created->has_src &&
 		    created->src == m->pair->pid))
-			buf_printf(b->out, ",\"%" PRId64 "\",%d]", v->hlc,
-			    origin_index(b, v->origin));
+		{
+			buf_addstr(b->out, ",\"");
+			buf_add_i64(b->out, v->hlc);
+			buf_addstr(b->out, "\",");
+			buf_add_i64(b->out, origin_index(b, v->origin));
+			buf_addstr(b->out, "]");
+		}
 		else
 			buf_addstr(b->out, "]");
 		nout++;

@@ -13,7 +13,7 @@
 #include "value.h"
 
 static const char SQL_LIST[] =
-    "SELECT c.id, t.name, r.lrow, hex(r.sid), c.fid, f.name, p.name, "
+    "SELECT c.id, t.name, r.lrow, r.sid, c.fid, f.name, p.name, "
     "c.local_value, c.local_hlc, lo.instance, c.remote_value, c.remote_hlc, "
     "ro.instance, c.winner, c.policy, c.at, c.resolved_at, c.resolution "
     "FROM _fs_conflict c JOIN _fs_record r ON r.rid = c.rid "
@@ -107,7 +107,9 @@ conflict_resolve(struct store *s, int64_t id, const char *keep,
 		return -1;
 	buf_init(&b, 0);
 	st = store_prepare(s, "SELECT c.local_value, c.remote_value, t.name, "
-	    "f.name, r.lrow, c.resolved_at FROM _fs_conflict c JOIN _fs_record "
+	    "f.name, r.lrow, c.resolved_at, (SELECT k.name FROM _fs_field k "
+	    "WHERE k.tid = t.tid AND k.role = 'rowid') FROM _fs_conflict c "
+	    "JOIN _fs_record "
 	    "r ON r.rid = c.rid JOIN _fs_table t ON t.tid = r.tid JOIN "
 	    "_fs_field f ON f.fid = c.fid WHERE c.id = ?1", err);
 	if (st == NULL)
@@ -128,7 +130,10 @@ conflict_resolve(struct store *s, int64_t id, const char *keep,
 		ident_quote(&b, (const char *)sqlite3_column_text(st, 2));
 		buf_addstr(&b, " SET ");
 		ident_quote(&b, (const char *)sqlite3_column_text(st, 3));
-		buf_addstr(&b, " = ?1 WHERE rowid = ?2");
+		buf_addstr(&b, " = ?1 WHERE ");
+		ident_quote(&b, sqlite3_column_text(st, 6) ?
+		    (const char *)sqlite3_column_text(st, 6) : "rowid");
+		buf_addstr(&b, " = ?2");
 		if ((up = store_prepare(s, b.data, err)) == NULL)
 			goto out;
 		sqlite3_bind_value(up, 1, sqlite3_column_value(st, col));

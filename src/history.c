@@ -12,7 +12,7 @@
 #include "value.h"
 
 static const char SQL_RECORD[] =
-    "SELECT rid, hex(sid) FROM _fs_record WHERE tid = ?1 AND lrow = ?2";
+    "SELECT rid, sid FROM _fs_record WHERE tid = ?1 AND lrow = ?2";
 static const char SQL_ENTRIES[] =
     "SELECT l.seq, l.hlc, l.fid, f.name, l.kind, l.old, l.new, o.instance, "
     "l.origin, p.name, l.src FROM _fs_log l "

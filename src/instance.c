@@ -50,8 +50,16 @@ instance_init(struct store *s, const char *name, int *created,
 		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 		v = store_step_done(s, st, err);
 		sqlite3_finalize(st);
-		if (v == -1 || store_exec(s, "INSERT INTO _fs_clock(id, hlc) "
-		    "VALUES (1, " CAPTURE_HLC_NOW ")", err) == -1)
+		if (v == -1)
+			goto fail;
+		st = store_prepare(s, "INSERT INTO _fs_clock(id, hlc, sid_prefix) "
+		    "VALUES (1, " CAPTURE_HLC_NOW ", substr(?1, 1, 16))", err);
+		if (st == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		v = store_step_done(s, st, err);
+		sqlite3_finalize(st);
+		if (v == -1)
 			goto fail;
 	}
 	cur = store_meta_get(s, "name", NULL);

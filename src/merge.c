@@ -66,7 +66,7 @@ struct lver {
 };
 
 struct inrec {
-	unsigned char sid[FS_SID_LEN];
+	char sid[2 * FS_SID_LEN + 1];
 	int has_c, hard;
 	int64_t c_hlc, c_origin;
 	struct infield *in;
@@ -262,7 +262,7 @@ set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
 	sqlite3_bind_int64(st, 1, c->m->pair->pid);
 	sqlite3_bind_int64(st, 2, hlc);
 	sqlite3_bind_int64(st, 3, origin);
-	sqlite3_bind_blob(st, 4, r->sid, FS_SID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->sid, -1, SQLITE_STATIC);
 	return stmt_done(c->s, st, err);
 }
 
@@ -358,14 +358,22 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 
 		buf_init(&b, 0);
 		buf_printf(&b, "SELECT r.rid FROM %s a JOIN _fs_record r ON "
-		    "r.tid = ?1 AND r.lrow = a.rowid WHERE ", t->qname);
+		    "r.tid = ?1 AND r.lrow = a.%s WHERE ", t->qname, t->qkey);
 		for (int i = 0; i < nm; i++) {
 			buf_addstr(&b, i ? " AND a." : "a.");
 			ident_quote(&b, t->match[i]);
 			buf_printf(&b, " = ?%d", i + 3);
 		}
-		buf_addstr(&b, " AND NOT EXISTS (SELECT 1 FROM _fs_link l WHERE "
-		    "l.pid = ?2 AND l.rid = r.rid) LIMIT 2");
+		/*
+		 * Never a record the peer already knows: one it sent us, or
+		 * one of ours it has acknowledged (it created or linked it
+		 * then).  Linking another of its records to it would map two
+		 * of its records onto one of ours.
+		 */
+		buf_printf(&b, " AND NOT EXISTS (SELECT 1 FROM _fs_link l WHERE "
+		    "l.pid = ?2 AND l.rid = r.rid) AND NOT EXISTS (SELECT 1 "
+		    "FROM _fs_log g WHERE g.rid = r.rid AND g.fid = 0 AND "
+		    "(g.seq <= ?%d OR g.src = ?2)) LIMIT 2", nm + 3);
 		t->match_q = store_prepare(c->s, b.data, err);
 		buf_free(&b);
 		if (t->match_q == NULL)
@@ -376,6 +384,7 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	sqlite3_bind_int64(t->match_q, 2, c->m->pair->pid);
 	for (int i = 0; i < nm; i++)
 		proto_bind_value(t->match_q, i + 3, &vals[i]->v);
+	sqlite3_bind_int64(t->match_q, nm + 3, c->acked);
 	while ((rc = sqlite3_step(t->match_q)) == SQLITE_ROW) {
 		*rid = sqlite3_column_int64(t->match_q, 0);
 		found++;
@@ -523,19 +532,24 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 		int ret;
 
 		buf_init(&b, 0);
-		buf_printf(&b, "DELETE FROM %s WHERE rowid = %" PRId64, t->qname,
-		    lrow);
+		buf_printf(&b, "DELETE FROM %s WHERE %s = %" PRId64, t->qname,
+		    t->qkey, lrow);
 		ret = store_exec(c->s, b.data, err);
 		buf_free(&b);
 		*gone = 1;
 		return ret;
 	}
-	sqlite3_reset(in->f->update);
-	proto_bind_value(in->f->update, 1, &in->v);
-	sqlite3_bind_int64(in->f->update, 2, lrow);
-	if (stmt_done(c->s, in->f->update, err) == -1)
-		return -1;
-	sqlite3_clear_bindings(in->f->update);
+	{
+		sqlite3_stmt *up = syncmap_update_stmt(c->s, in->f, err);
+
+		if (up == NULL)
+			return -1;
+		proto_bind_value(up, 1, &in->v);
+		sqlite3_bind_int64(up, 2, lrow);
+		if (stmt_done(c->s, up, err) == -1)
+			return -1;
+		sqlite3_clear_bindings(up);
+	}
 	if (conflict) {
 		sqlite3_stmt *st = store_stmt(c->s, SQL_MARK_CONFLICT, err);
 
@@ -677,14 +691,14 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 	if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, c->m->pair->pid);
-	sqlite3_bind_blob(q, 2, r->sid, FS_SID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, r->sid, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		rid = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
 	if (rid == 0) {
 		if ((q = store_stmt(c->s, SQL_FIND_SID, err)) == NULL)
 			return -1;
-		sqlite3_bind_blob(q, 1, r->sid, FS_SID_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(q, 1, r->sid, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW)
 			rid = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
@@ -699,7 +713,7 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 		if ((q = store_stmt(c->s, SQL_LINK_ADD, err)) == NULL)
 			return -1;
 		sqlite3_bind_int64(q, 1, c->m->pair->pid);
-		sqlite3_bind_blob(q, 2, r->sid, FS_SID_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, r->sid, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 3, rid);
 		if (stmt_done(c->s, q, err) == -1)
 			return -1;

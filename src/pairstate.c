@@ -15,7 +15,8 @@
 static const char SQL_LOAD[] =
     "SELECT sent_seq, recv_seq, map_epoch, peer_epoch, peer_instance, "
     "peer_name, last_ok, last_error, error_kind, peer_pending, offset_ms, "
-    "failures, ambiguous, peer_interval FROM _fs_pair_state WHERE pid = ?1";
+    "failures, ambiguous, peer_interval, last_attempt FROM _fs_pair_state "
+    "WHERE pid = ?1";
 
 static char *
 dup_col(sqlite3_stmt *st, int i)
@@ -33,6 +34,7 @@ pairstate_clear(struct pairstate *ps)
 	free(ps->last_ok);
 	free(ps->last_error);
 	free(ps->error_kind);
+	free(ps->last_attempt);
 	memset(ps, 0, sizeof *ps);
 }
 
@@ -71,6 +73,7 @@ pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
 	ps->failures = sqlite3_column_int64(st, 11);
 	ps->ambiguous = sqlite3_column_int64(st, 12);
 	ps->peer_interval = sqlite3_column_int64(st, 13);
+	ps->last_attempt = dup_col(st, 14);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -156,9 +159,37 @@ pairstate_open_conflicts(struct store *s, int64_t pid)
 	return n;
 }
 
+cJSON *
+pairstate_peer_catalog(struct store *s, int64_t pid, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *cat = NULL;
+	int rc, failed = 0;
+
+	st = store_prepare(s, "SELECT peer_catalog FROM _fs_pair_state "
+	    "WHERE pid = ?1", err);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, pid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		cat = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		failed = store_dberr(s, err, "read peer catalogue");
+	sqlite3_finalize(st);
+	if (cat != NULL && !cJSON_IsArray(cat)) {
+		cJSON_Delete(cat);
+		cat = NULL;
+	}
+	if (cat == NULL && !failed)
+		fs_err_set(err, FS_ENOTFOUND, "the peer has not published its "
+		    "fields yet");
+	return cat;
+}
+
 /* Seconds since an ISO 8601 UTC time written by store_now_iso. */
-static double
-age_s(const char *iso)
+double
+pairstate_age_s(const char *iso)
 {
 	struct tm tm;
 	int ms = 0;
@@ -235,7 +266,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 			    "passive") == 0 ? "the active side has not "
 			    "connected yet" : "never synced");
 		} else if (strcmp(p->role, "passive") == 0 &&
-		    age_s(last_attempt[0] ? last_attempt : ps.last_ok) >
+		    pairstate_age_s(last_attempt[0] ? last_attempt : ps.last_ok) >
 		    3.0 * (ps.peer_interval > 20 ? ps.peer_interval : 20)) {
 			state = "red";
 			snprintf(reason, sizeof reason, "unreachable: no contact "

@@ -17,6 +17,7 @@ struct pairstate {
 	int64_t sent_seq, recv_seq, map_epoch, peer_epoch;
 	int has_peer_epoch;
 	char *peer_instance, *peer_name, *last_ok, *last_error, *error_kind;
+	char *last_attempt;
 	int64_t peer_pending, offset_ms, failures, ambiguous, peer_interval;
 	int has_peer_pending, has_offset;
 };
@@ -33,8 +34,19 @@ int pairstate_record(struct store *s, int64_t pid, const char *kind,
     const char *error, struct fs_err *err);
 /* Reset both cursors and bump the map epoch (map changed here). */
 int pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err);
+/* Seconds since an ISO time written by store_now_iso (huge if NULL). */
+double pairstate_age_s(const char *iso);
+/* Health columns are refreshed at most this often when nothing changed. */
+#define FS_STATE_REFRESH_S 5.0
 /* Open conflicts of a pairing. */
 int64_t pairstate_open_conflicts(struct store *s, int64_t pid);
+/*
+ * The field catalogue the peer published in its last hello (on the
+ * passive side: the active's), as the JSON array it sent; NULL with
+ * FS_ENOTFOUND when the peer has not said hello yet.
+ */
+cJSON *pairstate_peer_catalog(struct store *s, int64_t pid,
+    struct fs_err *err);
 /* [{pair, role, enabled, state, reason, ...}] for every pairing. */
 cJSON *pairstate_status(struct store *s, struct fs_err *err);
 

@@ -231,7 +231,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	const char *instance, *policy;
 	char *id = NULL;
 	int64_t since, from, to, interval = 0, recv;
-	int ret = -1, in_tx = 0, gap;
+	int ret = -1, in_tx = 0, gap, idle;
 	char now[64];
 
 	memset(&ps, 0, sizeof ps);
@@ -304,14 +304,21 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    ",\"conflicts\":%" PRId64 "}", bo.cursor,
 		    bo.more ? "true" : "false", ps.map_epoch, util_now_ms(),
 		    pending, ms.applied, ms.conflicts);
-		if (pairstate_update(s, p->pid, "recv_seq = ?2, sent_seq = ?3, "
-		    "peer_pending = ?4, peer_interval = coalesce(nullif(?5, 0), "
-		    "peer_interval), ambiguous = ambiguous + ?6", args, 5,
-		    err) == -1)
+		/* An idle poll writes nothing, but now and then the time. */
+		idle = ms.records == 0 && recv == ps.recv_seq &&
+		    since == ps.sent_seq && ps.has_peer_pending &&
+		    pending == ps.peer_pending && (interval == 0 ||
+		    interval == ps.peer_interval) && ps.error_kind == NULL &&
+		    ps.last_ok != NULL && !gap && !bo.more &&
+		    pairstate_age_s(ps.last_attempt) < FS_STATE_REFRESH_S;
+		if (!idle && pairstate_update(s, p->pid, "recv_seq = ?2, "
+		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
+		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
+		    "ambiguous + ?6", args, 5, err) == -1)
 			goto out;
 	}
 	store_now_iso(now);
-	{
+	if (!idle) {
 		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_pair_state SET "
 		    "last_attempt = ?2, last_ok = CASE WHEN ?3 THEN ?2 ELSE "
 		    "last_ok END, last_error = NULL, error_kind = NULL WHERE "

@@ -80,9 +80,9 @@ proto_encode_value(struct buf *b, sqlite3_value *v)
 
 	switch (sqlite3_value_type(v)) {
 	case SQLITE_INTEGER:
-		snprintf(num, sizeof num, "\"i:%" PRId64 "\"",
-		    (int64_t)sqlite3_value_int64(v));
-		return buf_addstr(b, num);
+		buf_addstr(b, "\"i:");
+		buf_add_i64(b, (int64_t)sqlite3_value_int64(v));
+		return buf_addstr(b, "\"");
 	case SQLITE_FLOAT:
 		snprintf(num, sizeof num, "\"r:%a\"", sqlite3_value_double(v));
 		return buf_addstr(b, num);
@@ -91,14 +91,16 @@ proto_encode_value(struct buf *b, sqlite3_value *v)
 		n = sqlite3_value_bytes(v);
 		if (memchr(t, '\0', (size_t)n) == NULL &&
 		    utf8_valid(t, (size_t)n)) {
-			/* "t:" goes inside the quotes: escape the text after it. */
-			struct buf tmp;
+			/* "t:" goes inside the quotes, before the escaped text. */
+			size_t at = b->len;
 
-			buf_init(&tmp, 0);
-			proto_json_string(&tmp, t, (size_t)n);
-			buf_addstr(b, "\"t:");
-			buf_add(b, tmp.data + 1, tmp.len - 1);
-			buf_free(&tmp);
+			proto_json_string(b, t, (size_t)n);
+			if (b->data == NULL || b->len < at + 1)
+				return -1;
+			buf_add(b, "  ", 2);
+			memmove(b->data + at + 3, b->data + at + 1,
+			    b->len - at - 3);
+			memcpy(b->data + at, "\"t:", 3);
 			return 0;
 		}
 		buf_addstr(b, "\"T:");
@@ -328,9 +330,13 @@ proto_get_array(const cJSON *obj, const char *key, struct fs_err *err)
 }
 
 int
-proto_sid_parse(const char *s, unsigned char sid[FS_SID_LEN])
+proto_sid_parse(const char *s, char out[2 * FS_SID_LEN + 1])
 {
-	if (s == NULL || strlen(s) != 2 * FS_SID_LEN)
+	unsigned char raw[FS_SID_LEN];
+
+	if (s == NULL || strlen(s) != 2 * FS_SID_LEN ||
+	    util_unhex(s, raw, FS_SID_LEN) == -1)
 		return -1;
-	return util_unhex(s, sid, FS_SID_LEN);
+	util_hex(raw, FS_SID_LEN, out);
+	return 0;
 }

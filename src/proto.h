@@ -63,7 +63,7 @@ const char *proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
 /* An array member (NULL + error when missing or of another type). */
 const cJSON *proto_get_array(const cJSON *obj, const char *key,
     struct fs_err *err);
-/* Parse 32 hex digits into a sync identity. */
-int proto_sid_parse(const char *s, unsigned char sid[FS_SID_LEN]);
+/* Check 32 hex digits of a sync identity; out gets them in lower case. */
+int proto_sid_parse(const char *s, char out[2 * FS_SID_LEN + 1]);
 
 #endif

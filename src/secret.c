@@ -37,9 +37,14 @@ secret_read_file(const char *path, struct fs_err *err)
 		    "(--password-file F)");
 		return NULL;
 	}
-	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+	if (stat(path, &sb) == -1) {
 		fs_err_set(err, FS_EINVAL, "cannot read password file %s: %s",
-		    path, errno ? strerror(errno) : "not a regular file");
+		    path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		fs_err_set(err, FS_EINVAL, "cannot read password file %s: not "
+		    "a regular file", path);
 		return NULL;
 	}
 	if ((p = util_read_file(path, 1024, &n)) == NULL) {

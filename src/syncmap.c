@@ -12,7 +12,9 @@
 
 static const char SQL_MAP[] =
     "SELECT m.fid, coalesce(m.remote_fid, CASE WHEN p.role = 'active' THEN "
-    "m.fid END), m.mode, f.name, f.role, t.tid, t.name, t.match_cols "
+    "m.fid END), m.mode, f.name, f.role, t.tid, t.name, t.match_cols, "
+    "(SELECT k.name FROM _fs_field k WHERE k.tid = t.tid AND k.role = "
+    "'rowid' AND k.present = 1) "
     "FROM _fs_map m JOIN _fs_pair p USING (pid) JOIN _fs_field f USING "
     "(fid) JOIN _fs_table t USING (tid) WHERE m.pid = ?1 AND t.enrolled = 1 "
     "AND f.present = 1 AND m.mode <> 'off' ORDER BY t.tid, m.fid";
@@ -31,6 +33,7 @@ syncmap_free(struct syncmap *m)
 
 		free(t->name);
 		free(t->qname);
+		free(t->qkey);
 		free(t->fields);
 		sqlite3_finalize(t->read);
 		sqlite3_finalize(t->match_q);
@@ -121,25 +124,11 @@ prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 	}
 	if (n == 0)
 		buf_addstr(&b, "NULL");
-	buf_printf(&b, " FROM %s WHERE rowid = ?1", t->qname);
+	buf_printf(&b, " FROM %s WHERE %s = ?1", t->qname, t->qkey);
 	t->read = store_prepare(s, b.data, err);
 	buf_free(&b);
 	if (t->read == NULL)
 		return -1;
-	for (int i = 0; i < t->nfields; i++) {
-		struct syncfield *f = t->fields[i];
-
-		if (!fieldmap_mode_receives(f->mode))
-			continue;
-		buf_init(&b, 0);
-		buf_printf(&b, "UPDATE %s SET ", t->qname);
-		ident_quote(&b, f->col);
-		buf_addstr(&b, " = ?1 WHERE rowid = ?2");
-		f->update = store_prepare(s, b.data, err);
-		buf_free(&b);
-		if (f->update == NULL)
-			return -1;
-	}
 	return 0;
 }
 
@@ -169,6 +158,7 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 		f = &m->fields[m->nfields++];
 		memset(f, 0, sizeof *f);
 		f->fid = sqlite3_column_int64(st, 0);
+		f->tid = sqlite3_column_int64(st, 5);
 		f->wire = sqlite3_column_int64(st, 1);
 		f->mode = fieldmap_mode_parse(
 		    (const char *)sqlite3_column_text(st, 2));
@@ -190,6 +180,9 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 			t->qname = ident_quoted(t->name);
 			t->match = parse_match(
 			    (const char *)sqlite3_column_text(st, 7));
+			/* Never "rowid": an app column may shadow that name. */
+			t->qkey = ident_quoted(sqlite3_column_text(st, 8) ?
+			    (const char *)sqlite3_column_text(st, 8) : "rowid");
 		}
 	}
 	sqlite3_finalize(st);
@@ -202,15 +195,8 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 		struct syncfield *f = &m->fields[i];
 		struct synctable *t;
 
-		st = store_prepare(s, "SELECT tid FROM _fs_field WHERE fid = ?1",
-		    err);
-		if (st == NULL)
-			goto fail;
-		sqlite3_bind_int64(st, 1, f->fid);
-		sqlite3_step(st);
-		while (m->tables[ti].tid != sqlite3_column_int64(st, 0))
+		while (m->tables[ti].tid != f->tid)
 			ti++;
-		sqlite3_finalize(st);
 		t = &m->tables[ti];
 		t->fields = realloc(t->fields,
 		    (size_t)(t->nfields + 1) * sizeof *t->fields);
@@ -231,6 +217,25 @@ fail:
 	m->pair = NULL;
 	syncmap_free(m);
 	return NULL;
+}
+
+sqlite3_stmt *
+syncmap_update_stmt(struct store *s, struct syncfield *f, struct fs_err *err)
+{
+	struct buf b;
+
+	/* Prepared on first use: compiling an UPDATE compiles its triggers. */
+	if (f->update != NULL) {
+		sqlite3_reset(f->update);
+		return f->update;
+	}
+	buf_init(&b, 0);
+	buf_printf(&b, "UPDATE %s SET ", f->table->qname);
+	ident_quote(&b, f->col);
+	buf_printf(&b, " = ?1 WHERE %s = ?2", f->table->qkey);
+	f->update = store_prepare(s, b.data, err);
+	buf_free(&b);
+	return f->update;
 }
 
 struct syncfield *

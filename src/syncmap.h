@@ -21,6 +21,7 @@ struct synctable;
 struct syncfield {
 	int64_t fid;		/* local field number */
 	int64_t wire;		/* active side's field number */
+	int64_t tid;
 	int mode;		/* enum fs_mode */
 	char *col;
 	int is_status;
@@ -33,6 +34,7 @@ struct synctable {
 	int64_t tid;
 	char *name;
 	char *qname;		/* quoted */
+	char *qkey;		/* quoted INTEGER PRIMARY KEY column */
 	int64_t status_fid;
 	char **match;		/* match columns (NULL-terminated) or NULL */
 	struct syncfield **fields;
@@ -60,6 +62,9 @@ struct syncmap *syncmap_load(struct store *s, const struct pairing *p,
 void syncmap_free(struct syncmap *m);
 struct syncfield *syncmap_by_wire(const struct syncmap *m, int64_t wire);
 struct syncfield *syncmap_by_fid(const struct syncmap *m, int64_t fid);
+/* UPDATE t SET col = ?1 WHERE key = ?2 for f, prepared on first use. */
+sqlite3_stmt *syncmap_update_stmt(struct store *s, struct syncfield *f,
+    struct fs_err *err);
 struct synctable *syncmap_table(const struct syncmap *m, int64_t tid);
 /* The peer publishes field wire in its catalogue (always true when unknown). */
 int syncmap_peer_has(const struct syncmap *m, int64_t wire);

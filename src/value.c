@@ -40,6 +40,16 @@ text_json(const unsigned char *t, int n)
 	return j;
 }
 
+/* A real as text that reads back bit for bit and never looks like an
+ * integer ("1.0", not "1"). */
+static void
+real_text(double d, char num[64])
+{
+	snprintf(num, 64, "%.17g", d);
+	if (strspn(num, "-0123456789") == strlen(num))
+		strcat(num, ".0");
+}
+
 static cJSON *
 any_json(int type, sqlite3_int64 i, double d, const unsigned char *t,
     const void *b, int n)
@@ -54,9 +64,7 @@ any_json(int type, sqlite3_int64 i, double d, const unsigned char *t,
 		if (!isfinite(d))
 			return cJSON_CreateString(d > 0 ? "Infinity" :
 			    "-Infinity");
-		snprintf(num, sizeof num, "%.17g", d);
-		if (strspn(num, "-0123456789") == strlen(num))
-			strcat(num, ".0");
+		real_text(d, num);
 		return cJSON_CreateRaw(num);
 	case SQLITE_TEXT:
 		return text_json(t, n);
@@ -104,15 +112,25 @@ value_column_text(struct buf *out, sqlite3_stmt *st, int col, size_t max)
 	case SQLITE_INTEGER:
 		buf_printf(out, "%" PRId64, (int64_t)sqlite3_column_int64(st, col));
 		return;
-	case SQLITE_FLOAT:
-		buf_printf(out, "%.17g", sqlite3_column_double(st, col));
+	case SQLITE_FLOAT: {
+		char num[64];
+
+		real_text(sqlite3_column_double(st, col), num);
+		buf_addstr(out, num);
 		return;
+	}
 	case SQLITE_TEXT: {
 		const unsigned char *t = sqlite3_column_text(st, col);
+		size_t cut;
 
 		n = (size_t)sqlite3_column_bytes(st, col);
+		/* Cut on a character boundary, never inside a UTF-8 sequence. */
+		cut = n < max ? n : max;
+		if (cut < n)
+			while (cut > 0 && (t[cut] & 0xc0) == 0x80)
+				cut--;
 		buf_addstr(out, "'");
-		for (size_t i = 0; i < n && i < max; i++) {
+		for (size_t i = 0; i < cut; i++) {
 			if (t[i] == '\'')
 				buf_addstr(out, "''");
 			else if (t[i] < 0x20 || t[i] == 0x7f)
