@@ -20,7 +20,8 @@ CREATE TABLE _fs_clock (
 	ap_src		INTEGER,
 	ap_hlc		INTEGER,
 	ap_origin	INTEGER,
-	ap_sid		BLOB
+	ap_sid		TEXT,
+	sid_prefix	TEXT NOT NULL DEFAULT ''
 );
 
 -- Instances whose changes we have seen.  Row 0 is this instance.
@@ -53,12 +54,14 @@ CREATE TABLE _fs_field (
 );
 
 -- Records: the link between an app row (tid, lrow) and its sync identity.
--- lrow is NULL once the row was hard-deleted (a tombstone).
+-- lrow is NULL once the row was hard-deleted (a tombstone).  sid is 32
+-- lower-case hex digits: the creating instance's sid_prefix (the first 16
+-- digits of its identity) and the clock value of the creation.
 CREATE TABLE _fs_record (
 	rid		INTEGER PRIMARY KEY,
 	tid		INTEGER NOT NULL,
 	lrow		INTEGER,
-	sid		BLOB NOT NULL UNIQUE
+	sid		TEXT NOT NULL UNIQUE
 );
 CREATE UNIQUE INDEX _fs_record_row ON _fs_record (tid, lrow);
 
@@ -141,7 +144,7 @@ CREATE TABLE _fs_pair_state (
 -- for one of our records.  Only the side that matched keeps the link.
 CREATE TABLE _fs_link (
 	pid		INTEGER NOT NULL,
-	rsid		BLOB NOT NULL,
+	rsid		TEXT NOT NULL,
 	rid		INTEGER NOT NULL,
 	PRIMARY KEY (pid, rsid)
 ) WITHOUT ROWID;
