@@ -159,14 +159,15 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		    cJSON_GetObjectItem(p, "role")->valuestring,
 		    cJSON_GetObjectItem(p, "state")->valuestring,
 		    cJSON_GetObjectItem(p, "reason")->valuestring);
-		printf("    last sync %s, pending out %.0f, pending in %s, "
-		    "conflicts %.0f",
+		printf("    last sync %s, pending out %.0f, ",
 		    cJSON_IsString(ok) ? ok->valuestring : "never",
-		    cJSON_GetObjectItem(p, "pending_out")->valuedouble,
-		    cJSON_IsNumber(in) ? "" : "unknown",
-		    cJSON_GetObjectItem(p, "conflicts")->valuedouble);
+		    cJSON_GetObjectItem(p, "pending_out")->valuedouble);
 		if (cJSON_IsNumber(in))
-			printf(" (in %.0f)", in->valuedouble);
+			printf("pending in %.0f", in->valuedouble);
+		else
+			printf("pending in unknown");
+		printf(", conflicts %.0f",
+		    cJSON_GetObjectItem(p, "conflicts")->valuedouble);
 		if (cJSON_IsNumber(off))
 			printf(", clock offset %.0f ms", off->valuedouble);
 		printf("\n");

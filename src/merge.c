@@ -641,8 +641,41 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 		sqlite3_reset(seen);
 		if (found)
 			continue;	/* applied before, since superseded */
+		/* A local change that never flows to this peer cannot clash. */
 		pending = l != NULL && l->seq > c->acked &&
-		    !(l->has_src && l->src == c->m->pair->pid);
+		    !(l->has_src && l->src == c->m->pair->pid) &&
+		    fieldmap_mode_sends(in->f->mode);
+		if (pending && in->f->is_added) {
+			/*
+			 * Two times added for one record (it was created on both
+			 * sides and linked by its match key): the earlier one
+			 * is when it was added.  No person needs to decide.
+			 */
+			int earlier;
+
+			if (in->v.type == SQLITE_NULL)
+				continue;
+			if (sqlite3_value_type(cur[i]) == SQLITE_NULL)
+				earlier = 1;
+			else if (in->v.type == SQLITE_TEXT &&
+			    sqlite3_value_type(cur[i]) == SQLITE_TEXT) {
+				size_t ln = (size_t)sqlite3_value_bytes(cur[i]);
+				int d = memcmp(in->v.p, sqlite3_value_text(cur[i]),
+				    in->v.n < ln ? in->v.n : ln);
+
+				earlier = d < 0 || (d == 0 && in->v.n < ln);
+			} else
+				earlier = (in->v.type == SQLITE_INTEGER ?
+				    (double)in->v.i : in->v.d) <
+				    sqlite3_value_double(cur[i]);
+			if (earlier) {
+				if (apply_value(c, r, lrow, in, 0, &gone,
+				    err) == -1)
+					goto out;
+				st->applied++;
+			}
+			continue;
+		}
 		if (!pending) {
 			if (apply_value(c, r, lrow, in, 0, &gone, err) == -1)
 				goto out;

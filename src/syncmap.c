@@ -165,6 +165,8 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 		f->col = xstrdup((const char *)sqlite3_column_text(st, 3));
 		f->is_status = strcmp((const char *)sqlite3_column_text(st, 4),
 		    "status") == 0;
+		f->is_added = strcmp((const char *)sqlite3_column_text(st, 4),
+		    "added") == 0;
 		if (m->ntables == 0 || m->tables[m->ntables - 1].tid !=
 		    sqlite3_column_int64(st, 5)) {
 			struct synctable *t;

@@ -25,6 +25,7 @@ struct syncfield {
 	int mode;		/* enum fs_mode */
 	char *col;
 	int is_status;
+	int is_added;		/* the time-added system field */
 	int col_idx;		/* column index in the table's read statement */
 	struct synctable *table;
 	sqlite3_stmt *update;	/* UPDATE t SET col = ?1 WHERE rowid = ?2 */
