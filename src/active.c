@@ -355,6 +355,23 @@ active_test(struct store *s, const struct pairing *p, cJSON **report,
 		cJSON_AddStringToObject(*report, "kind",
 		    active_error_kind(e.code));
 	}
+	/* The status light follows what the test saw. */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(*report, "ok"))) {
+		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_pair_state SET "
+		    "last_error = NULL, error_kind = NULL WHERE pid = ?1", NULL);
+
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, p->pid);
+			store_step_done(s, st, NULL);
+			sqlite3_finalize(st);
+		}
+	} else {
+		const cJSON *prob = cJSON_GetObjectItem(*report, "problem");
+
+		pairstate_record(s, p->pid, e.code ? active_error_kind(e.code) :
+		    "map mismatch", cJSON_IsString(prob) ? prob->valuestring :
+		    "test failed", NULL);
+	}
 	return 0;
 }
 
@@ -510,7 +527,14 @@ active_sync(struct store *s, const struct pairing *p, struct client **clp,
 		    p->name);
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
 		return -1;
-	if (ps.peer_instance == NULL || ps.error_kind != NULL)
+	/*
+	 * Hello (which checks that something can flow) before a first
+	 * complete pass, after any error, and when asked: a first pass
+	 * through a map where nothing flows would end the first-sync window
+	 * in which match keys link records.
+	 */
+	if (ps.peer_instance == NULL || ps.error_kind != NULL ||
+	    ps.last_ok == NULL)
 		need_hello = 1;
 	pairstate_clear(&ps);
 	if (*clp == NULL && (*clp = connect_peer(p, err)) == NULL)

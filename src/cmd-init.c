@@ -4,26 +4,32 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "adminpw.h"
 #include "cmd.h"
 #include "instance.h"
+#include "secret.h"
 
 int
 cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
+		{ "admin-password-file", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd_entry *e = cmd_find("init");
-	const char *name = NULL;
+	const char *name = NULL, *pwfile = NULL;
+	char *pw = NULL;
 	cJSON *info;
-	int c, created;
+	int c, created, r;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
 			name = optarg;
+		else if (c == 'a')
+			pwfile = optarg;
 		else
 			return cmd_parse_common(e, c, argv[optind - 1]);
 	}
@@ -31,7 +37,15 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);
 	if (cmd_open(ctx) == -1)
 		return cmd_fail(ctx);
-	if (instance_init(ctx->store, name, &created, &ctx->err) == -1)
+	/* A bad password file fails before anything is written. */
+	if (pwfile != NULL && (pw = cmd_read_admin_password(pwfile,
+	    &ctx->err)) == NULL)
+		return cmd_fail(ctx);
+	r = instance_init(ctx->store, name, &created, &ctx->err);
+	if (r == 0 && pw != NULL)
+		r = adminpw_set(ctx->store, pw, &ctx->err);
+	secret_free(pw);
+	if (r == -1)
 		return cmd_fail(ctx);
 	if ((info = instance_info(ctx->store, &ctx->err)) == NULL)
 		return cmd_fail(ctx);

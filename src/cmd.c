@@ -13,10 +13,17 @@
 #include "cmd.h"
 
 const struct cmd_entry cmd_table[] = {
-	{ "init", "[--name NAME]",
+	{ "init", "[--name NAME] [--admin-password-file F]",
 	  "add fieldsync's state tables to an app database",
-	  "--name NAME\tname of this instance (default: the file's base name)",
+	  "--name NAME\tname of this instance (default: the file's base name)\n"
+	  "--admin-password-file F\tfile whose first line becomes the web "
+	  "UI's admin password",
 	  cmd_init },
+	{ "passwd", "[--password-file F]",
+	  "set the web UI's admin password",
+	  "--password-file F\tfile whose first line is the new password "
+	  "(default: type it twice at the terminal)",
+	  cmd_passwd },
 	{ "table add", "TABLE [--status-column C] [--added-column C] "
 	  "[--match COL[,COL]]",
 	  "enrol a table: system fields, field numbers, capture triggers",
@@ -39,7 +46,7 @@ const struct cmd_entry cmd_table[] = {
 	  "--active\tthis side polls the peer at --url\n"
 	  "--url URL\tthe passive peer, http://HOST:PORT/ or https://...\n"
 	  "--password-file F\tfile whose first line is the shared password\n"
-	  "--interval SECONDS\tseconds between polls (default 60, minimum 1)",
+	  "--interval SECONDS\tseconds between polls, 1 to 604800 (default 60)",
 	  cmd_pair_add },
 	{ "pair list", "[--json]", "list pairings",
 	  "--json\tmachine-readable output", cmd_pair_list },
@@ -47,6 +54,9 @@ const struct cmd_entry cmd_table[] = {
 	  "--json\tmachine-readable output", cmd_pair_show },
 	{ "pair remove", "NAME", "remove a pairing and its field map", NULL,
 	  cmd_pair_remove },
+	{ "pair test", "NAME [--json]",
+	  "check an active pairing: reachable, password, protocol, map",
+	  "--json\tmachine-readable report", cmd_pair_test },
 	{ "pair set", "NAME KEY VALUE",
 	  "change a pairing setting",
 	  "interval SECONDS\tseconds between polls (1 to 604800)\n"
@@ -71,9 +81,27 @@ const struct cmd_entry cmd_table[] = {
 	  "mode", "--mode M\ttwo-way, upload, download or off", cmd_map_set },
 	{ "map remove", "PAIR TABLE.COLUMN", "remove a field from a map",
 	  NULL, cmd_map_remove },
-	{ "log", "TABLE ROWID [--json]", "show a record's change log, newest "
-	  "first", "--json\tmachine-readable output\n"
+	{ "log", "TABLE ROWID [--json] [--limit N]",
+	  "show a record's change log, newest first",
+	  "--json\tmachine-readable output\n"
 	  "--limit N\tshow at most N entries", cmd_log },
+	{ "sync", "[PAIR]", "run one sync pass of every enabled active "
+	  "pairing (or of PAIR) and exit", NULL, cmd_sync },
+	{ "serve", "[--listen ADDR:PORT] [--tls-cert F --tls-key F]",
+	  "serve the sync endpoint and run active pairings every interval",
+	  "--listen ADDR:PORT\taddress to serve on (default 127.0.0.1:8080; "
+	  "port 0 picks a free one)\n"
+	  "--tls-cert F\tPEM certificate: serve HTTPS\n"
+	  "--tls-key F\tPEM private key of --tls-cert", cmd_serve },
+	{ "status", "[--json]", "show each pairing: green or red and why, "
+	  "last sync, pending changes, conflicts",
+	  "--json\tmachine-readable output", cmd_status },
+	{ "conflicts", "[--all] [--json]", "list conflicts waiting for review",
+	  "--all\talso list resolved conflicts\n"
+	  "--json\tmachine-readable output", cmd_conflicts },
+	{ "conflicts resolve", "ID --keep local|remote",
+	  "keep one value of a conflict; the choice syncs like any edit",
+	  "--keep local|remote\tthe value to keep", cmd_conflicts_resolve },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -106,14 +134,15 @@ cmd_fail(struct cmd_ctx *ctx)
 int
 cmd_usage(const struct cmd_entry *e, const char *fmt, ...)
 {
+	char msg[512], line[512];
 	va_list ap;
 
-	fputs("fieldsync: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (usage: fieldsync [-d DB] %s %s)\n", e->name,
-	    e->args);
+	fs_err_oneline(line, sizeof line, msg);
+	fprintf(stderr, "fieldsync: %s (usage: fieldsync [-d DB] %s %s)\n",
+	    line, e->name, e->args);
 	return FS_EXIT_USAGE;
 }
 
@@ -138,7 +167,7 @@ cmd_help(FILE *f, const struct cmd_entry *e)
 		    "instances.\n-d DB defaults to $FIELDSYNC_DB.\n\n"
 		    "commands:\n");
 		for (e = cmd_table; e->name; e++)
-			fprintf(f, "  %-13s %s\n", e->name, e->summary);
+			fprintf(f, "  %-18s %s\n", e->name, e->summary);
 		fprintf(f, "\n'fieldsync COMMAND --help' shows a command's "
 		    "options; man fieldsync has it all.\n");
 		return;
@@ -175,7 +204,7 @@ cmd_parse_common(const struct cmd_entry *e, int c, const char *arg)
 		return cmd_usage(e, "passwords are never taken on the command "
 		    "line; put it in a file and use --password-file F");
 	default:
-		return cmd_usage(e, "invalid option");
+		return cmd_usage(e, "invalid option %s", arg);
 	}
 }
 

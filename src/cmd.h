@@ -54,7 +54,11 @@ int cmd_parse_common(const struct cmd_entry *e, int c, const char *arg);
 int cmd_parse_json(const struct cmd_entry *e, int argc, char **argv,
     int *json, int npos);
 
+/* The new UI admin password from file, or typed twice at a terminal. */
+char *cmd_read_admin_password(const char *file, struct fs_err *err);
+
 int cmd_init(struct cmd_ctx *, int, char **);
+int cmd_passwd(struct cmd_ctx *, int, char **);
 int cmd_table_add(struct cmd_ctx *, int, char **);
 int cmd_table_list(struct cmd_ctx *, int, char **);
 int cmd_table_remove(struct cmd_ctx *, int, char **);

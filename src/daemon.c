@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "active.h"
+#include "api.h"
 #include "appschema.h"
 #include "client.h"
 #include "daemon.h"
 #include "endpoint.h"
+#include "jobs.h"
 #include "log.h"
 #include "proto.h"
 #include "pairing.h"
@@ -34,6 +36,8 @@ struct daemon {
 	struct store *loop_store;	/* used only by the main loop */
 	struct server *srv;
 	struct runner *runners;
+	struct job_board *jobs;		/* UI requests for the loop */
+	struct api *api;		/* the web UI, server thread only */
 };
 
 static volatile sig_atomic_t stopping;
@@ -61,7 +65,7 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 	if (strncmp(req->path, "/sync/", 6) == 0)
 		endpoint_sync(d->srv_store, req, resp);
 	else
-		http_response_error(resp, 404, "not found");
+		api_handle(d->api, req, resp);
 }
 
 static void
@@ -84,6 +88,88 @@ runner_for(struct daemon *d, int64_t pid)
 	r->next = d->runners;
 	d->runners = r;
 	return r;
+}
+
+struct job_ctx {
+	struct job_board *jobs;
+	int64_t id;
+};
+
+static void
+job_progress(void *ctx, const struct sync_progress *p)
+{
+	struct job_ctx *j = ctx;
+
+	jobs_progress(j->jobs, j->id, p);
+}
+
+/*
+ * Run the oldest job the UI posted: a connection test, or a pass under
+ * the sync lock (a cron "sync" holding it makes the job wait).  Passes
+ * share the pairing's runner, so its connection is reused and a success
+ * ends its back-off.
+ */
+static void
+run_job(struct daemon *d)
+{
+	char name[FS_JOB_NAME];
+	enum job_kind kind;
+	struct fs_err err;
+	struct pairing *p;
+	struct runner *r;
+	struct job_ctx jc;
+	struct sync_progress prog;
+	cJSON *report = NULL;
+	int64_t id;
+	int fd = -1, rc;
+
+	if ((id = jobs_claim(d->jobs, name, &kind)) == 0)
+		return;
+	fs_err_clear(&err);
+	if ((p = pairing_get(d->loop_store, name, &err)) == NULL) {
+		jobs_finish(d->jobs, id, 0, &err, NULL);
+		return;
+	}
+	if (kind == JOB_TEST) {
+		log_info("pairing %s: connection test from the UI", p->name);
+		if (active_test(d->loop_store, p, &report, &err) == -1)
+			jobs_finish(d->jobs, id, 0, &err, NULL);
+		else
+			jobs_finish(d->jobs, id, cJSON_IsTrue(
+			    cJSON_GetObjectItem(report, "ok")), NULL, report);
+		pairing_free(p);
+		return;
+	}
+	if (active_lock(d->o->db, 0, &fd, &err) == -1) {
+		jobs_requeue(d->jobs, id, "waiting for another sync of this "
+		    "database to finish");
+		pairing_free(p);
+		return;
+	}
+	log_info("pairing %s: sync started from the UI", p->name);
+	r = runner_for(d, p->pid);
+	memset(&prog, 0, sizeof prog);
+	jc.jobs = d->jobs;
+	jc.id = id;
+	prog.cb = job_progress;
+	prog.ctx = &jc;
+	rc = active_sync(d->loop_store, p, &r->cl, 1, &prog, &err);
+	active_unlock(fd);
+	if (rc == 0) {
+		r->failures = 0;
+		r->due_ms = util_now_ms() + (int64_t)p->interval * 1000;
+		log_info("pairing %s: synced from the UI: sent %lld values, "
+		    "received %lld values, %lld conflicts", p->name,
+		    (long long)prog.sent_values, (long long)prog.recv_values,
+		    (long long)prog.conflicts);
+	} else {
+		log_warn("pairing %s: %s: %s", p->name,
+		    active_error_kind(err.code), err.msg);
+		client_free(r->cl);
+		r->cl = NULL;
+	}
+	jobs_finish(d->jobs, id, rc == 0, rc == 0 ? NULL : &err, NULL);
+	pairing_free(p);
 }
 
 static void
@@ -176,6 +262,14 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	    store_check_ready(d.loop_store, err) == -1 ||
 	    (d.srv_store = store_open(o->db, err)) == NULL)
 		goto out;
+	d.jobs = jobs_new();
+	{
+		struct api_config ac = { d.srv_store, d.jobs,
+		    o->tls_cert != NULL };
+
+		if ((d.api = api_new(&ac, err)) == NULL)
+			goto out;
+	}
 	memset(&cfg, 0, sizeof cfg);
 	cfg.listen = o->listen ? o->listen : FS_DEFAULT_LISTEN;
 	cfg.tls_cert = o->tls_cert;
@@ -205,6 +299,7 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	fflush(stdout);
 	log_info("listening on %s (port %d)", cfg.listen, server_port(d.srv));
 	while (!stopping) {
+		run_job(&d);
 		run_due(&d);
 		usleep(100000);
 	}
@@ -212,6 +307,8 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	ret = 0;
 out:
 	server_stop(d.srv);
+	api_free(d.api);
+	jobs_free(d.jobs);
 	while (d.runners) {
 		struct runner *r = d.runners;
 

@@ -1,7 +1,8 @@
 /*
- * daemon.h - "fieldsync serve": the HTTP server (sync endpoint, and the
- * web UI once present) plus the loop that runs every enabled active
- * pairing each interval, backing off while a peer is unreachable.
+ * daemon.h - "fieldsync serve": the HTTP server (sync endpoint, the web
+ * UI and its API) plus the loop that runs every enabled active pairing
+ * each interval, backing off while a peer is unreachable, and the
+ * passes and connection tests the UI asks for (see jobs.h).
  *
  * SIGINT and SIGTERM stop it cleanly: the current pass finishes its
  * transaction or rolls back, the server stops, the process exits 0.

@@ -50,8 +50,11 @@ main(int argc, char **argv)
 			printf("fieldsync %s\n", PACKAGE_VERSION);
 			return FS_EXIT_OK;
 		} else {
+			char opt[128];
+
+			fs_err_oneline(opt, sizeof opt, argv[i]);
 			fprintf(stderr, "fieldsync: unknown option %s (see "
-			    "fieldsync --help)\n", argv[i]);
+			    "fieldsync --help)\n", opt);
 			return FS_EXIT_USAGE;
 		}
 	}
@@ -78,12 +81,15 @@ main(int argc, char **argv)
 			i++;
 	}
 	if (e == NULL && (e = cmd_find(argv[i])) == NULL) {
+		char cmd[128];
+
 		for (const struct cmd_entry *f = cmd_table; f->name; f++)
 			if (strncmp(f->name, argv[i], strlen(argv[i])) == 0 &&
 			    f->name[strlen(argv[i])] == ' ')
 				return usage_families(argv[i]);
+		fs_err_oneline(cmd, sizeof cmd, argv[i]);
 		fprintf(stderr, "fieldsync: unknown command '%s' (see "
-		    "fieldsync --help)\n", argv[i]);
+		    "fieldsync --help)\n", cmd);
 		return FS_EXIT_USAGE;
 	}
 	ret = e->run(&ctx, argc - i, argv + i);

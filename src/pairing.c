@@ -147,7 +147,7 @@ pairing_add(struct store *s, const char *name, const char *role,
 	sqlite3_stmt *st = NULL;
 	struct pairing *old;
 	char secret[FS_KEY_HEX], now[64];
-	int ret = -1;
+	int ret = -1, own_tx;
 
 	if (store_check_ready(s, err) == -1)
 		return -1;
@@ -175,7 +175,10 @@ pairing_add(struct store *s, const char *name, const char *role,
 	}
 	if (make_secret(name, role, password, secret, err) == -1)
 		return -1;
-	if (store_begin(s, err) == -1)
+	/* Inside a caller's transaction (the web API adds settings to the
+	 * same one), that caller commits or rolls back. */
+	own_tx = !s->in_tx;
+	if (own_tx && store_begin(s, err) == -1)
 		goto out;
 	store_now_iso(now);
 	st = store_prepare(s, "INSERT INTO _fs_pair(name, role, url, secret, "
@@ -194,10 +197,11 @@ pairing_add(struct store *s, const char *name, const char *role,
 	if (store_exec(s, "INSERT INTO _fs_pair_state(pid) VALUES "
 	    "(last_insert_rowid())", err) == -1)
 		goto fail;
-	ret = store_commit(s, err);
+	ret = own_tx ? store_commit(s, err) : 0;
 	goto out;
 fail:
-	store_rollback(s);
+	if (own_tx)
+		store_rollback(s);
 out:
 	sqlite3_finalize(st);
 	explicit_bzero(secret, sizeof secret);

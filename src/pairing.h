@@ -31,7 +31,10 @@ struct pairing {
 	char *ca_file;
 };
 
-/* password is the clear password, already read from its file. */
+/*
+ * password is the clear password, already read from its file.  Runs in
+ * its own transaction, or in the caller's when one is open.
+ */
 int pairing_add(struct store *s, const char *name, const char *role,
     const char *url, const char *password, int interval, struct fs_err *err);
 int pairing_remove(struct store *s, const char *name, struct fs_err *err);

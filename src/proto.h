@@ -26,7 +26,8 @@
 
 #define FS_PROTO_VERSION 1
 #define FS_PROTO_MAX_BODY ((size_t)256 << 20)	/* whole request/response */
-#define FS_BATCH_BYTES ((size_t)4 << 20)	/* soft limit per batch */
+#define FS_BATCH_BYTES ((size_t)1 << 20)	/* soft limit per batch: the peer
+						 * parses it into a tree ~8x larger */
 #define FS_BATCH_ROWS 4000			/* log rows scanned per batch */
 #define FS_SID_LEN 16
 

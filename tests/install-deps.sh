@@ -23,3 +23,14 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
 		>/dev/null
 fi
+# The browser tests drive Debian's chromium with playwright-core from npm
+# (never a browser download: playwright-core has none).
+if [ "${FIELDSYNC_BROWSER_TESTS:-1}" = 1 ]; then
+	here=$(cd "$(dirname "$0")" && pwd)
+	if [ ! -f "$here/browser/node_modules/playwright-core/package.json" ]
+	then
+		echo "installing playwright-core (npm ci in tests/browser)"
+		(cd "$here/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		    npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
