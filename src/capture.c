@@ -143,17 +143,28 @@ emit_delete_and_key(struct buf *b, const struct catalog_table *t,
 	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
 	    " AND lrow = old.%s;\nEND;\n", k, qkey);
 	/*
-	 * BEFORE, so the link follows a changed key before any AFTER trigger
-	 * of the same UPDATE looks the record up by its new rowid.  "UPDATE
-	 * OF" matches the SET list by name, so the key is also moved through
-	 * the built-in names of the row id (SET rowid = ...); the WHEN on the
-	 * key column makes an ordinary column of such a name harmless.
+	 * The link follows a changed key.  AFTER, so that a row which
+	 * UPDATE OR REPLACE removed from the new key has had its DELETE
+	 * trigger (recursive triggers on) or is handled here (off: its
+	 * delete is logged and its record made a tombstone).  Created last,
+	 * so SQLite fires it before the field triggers of the same UPDATE,
+	 * which look the record up by the new key.  "UPDATE OF" matches the
+	 * SET list by name, so the built-in names of the row id are listed
+	 * too; the WHEN on the key column makes an ordinary column of such a
+	 * name harmless.
 	 */
-	buf_printf(b, "CREATE TRIGGER \"_fs_key_%" PRId64 "\" BEFORE UPDATE OF "
-	    "%s, rowid, _rowid_, oid ON %s WHEN old.%s IS NOT new.%s BEGIN\n"
-	    "UPDATE _fs_record SET lrow = new.%s WHERE tid = %" PRId64
-	    " AND lrow = old.%s;\nEND;\n", k, qkey, qt, qkey, qkey, qkey, k,
-	    qkey);
+	buf_printf(b, "CREATE TRIGGER \"_fs_key_%" PRId64 "\" AFTER UPDATE OF "
+	    "%s, rowid, _rowid_, oid ON %s WHEN old.%s IS NOT new.%s BEGIN\n",
+	    k, qkey, qt, qkey, qkey);
+	buf_addstr(b, BUMP);
+	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, "
+	    "old, new) SELECT r.rid, %" PRId64 ", " STAMP ", 2, NULL, 1 FROM "
+	    "_fs_record r, _fs_clock c WHERE r.tid = %" PRId64 " AND r.lrow = "
+	    "new.%s AND c.id = 1;\n", t->status_fid, k, qkey);
+	buf_printf(b, "UPDATE _fs_record SET lrow = NULL WHERE tid = %" PRId64
+	    " AND lrow = new.%s;\n", k, qkey);
+	buf_printf(b, "UPDATE _fs_record SET lrow = new.%s WHERE tid = %" PRId64
+	    " AND lrow = old.%s;\nEND;\n", qkey, k, qkey);
 	free(qs);
 	return 0;
 }
