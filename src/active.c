@@ -307,6 +307,7 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 		sqlite3_finalize(st);
 		if (store_commit(s, err) == -1)
 			goto out;
+		syncmap_forget(s, p->pid);
 	}
 	if (flows == 0) {
 		fs_err_set(err, FS_ECONFLICT, "no mapped field can flow in "
@@ -324,7 +325,7 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 	ret = 0;
 out:
 	cJSON_Delete(req);
-	cJSON_Delete(resp);
+	proto_json_free(resp);
 	cJSON_Delete(rep);
 	free(id);
 	free(name);
@@ -415,7 +416,7 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		return -1;
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
 		goto out;
-	if ((m = syncmap_load(s, p, err)) == NULL)
+	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
 	{
 		struct merge_ctx mc = { s, m, ack, p->policy, ps.last_ok == NULL,
@@ -476,7 +477,7 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 		return -1;
 	in_tx = 1;
 	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
-	    (m = syncmap_load(s, p, err)) == NULL ||
+	    (m = syncmap_get(s, p, ps.map_epoch, err)) == NULL ||
 	    (id = store_instance_id(s, err)) == NULL)
 		goto out;
 	buf_printf(&body, "{\"protocol\":%d,\"instance\":\"%s\",\"policy\":\"%s\","
@@ -503,7 +504,7 @@ out:
 	if (in_tx)
 		store_exec(s, "ROLLBACK", NULL);
 	buf_free(&body);
-	cJSON_Delete(resp);
+	proto_json_free(resp);
 	syncmap_free(m);
 	pairstate_clear(&ps);
 	free(id);

@@ -12,9 +12,16 @@
 
 #define CHUNK_ROWS 512
 
+/*
+ * Rows that arrived through this very pairing are never sent back, so
+ * they are skipped here rather than looked at one by one (a first sync
+ * would otherwise have its peer re-read everything it just received).
+ */
 static const char SQL_SCAN[] =
-    "SELECT seq, rid, fid, kind FROM _fs_log WHERE seq > ?1 ORDER BY seq "
-    "LIMIT ?2";
+    "SELECT seq, rid, fid, kind FROM _fs_log WHERE seq > ?1 AND src IS NOT "
+    "?3 ORDER BY seq LIMIT ?2";
+static const char SQL_LAST_SEQ[] =
+    "SELECT coalesce(max(seq), 0) FROM _fs_log";
 static const char SQL_RECORD[] =
     "SELECT r.tid, r.lrow, r.sid, l.rsid FROM _fs_record r LEFT JOIN "
     "_fs_link l ON l.pid = ?2 AND l.rid = r.rid WHERE r.rid = ?1";
@@ -287,6 +294,7 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 			goto out;
 		sqlite3_bind_int64(st, 1, res->cursor);
 		sqlite3_bind_int(st, 2, CHUNK_ROWS);
+		sqlite3_bind_int64(st, 3, m->pair->pid);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			t[n].seq = sqlite3_column_int64(st, 0);
 			t[n].rid = sqlite3_column_int64(st, 1);
@@ -299,9 +307,21 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 			store_dberr(s, err, "scan log");
 			goto out;
 		}
+		if (n < CHUNK_ROWS) {
+			/* Everything after the last row returned was skipped. */
+			sqlite3_stmt *ls = store_stmt(s, SQL_LAST_SEQ, err);
+
+			if (ls == NULL)
+				goto out;
+			if (sqlite3_step(ls) == SQLITE_ROW &&
+			    sqlite3_column_int64(ls, 0) > res->cursor)
+				res->cursor = sqlite3_column_int64(ls, 0);
+			sqlite3_reset(ls);
+		}
 		if (n == 0)
 			break;
-		res->cursor = t[n - 1].seq;
+		if (n == CHUNK_ROWS)
+			res->cursor = t[n - 1].seq;
 		scanned += n;
 		qsort(t, (size_t)n, sizeof *t, cmp_touch);
 		for (int i = 0; i < n;) {

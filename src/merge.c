@@ -613,14 +613,19 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 	for (int i = 0; i < r->nin && !gone; i++) {
 		struct infield *in = &r->in[i];
 		const struct lver *l = created;
-		int pending, remote_wins, found;
+		int pending, remote_wins, found, same;
 
 		if (!fieldmap_mode_receives(in->f->mode))
 			continue;
 		for (int k = 0; k < nlv; k++)
 			if (lv[k].fid == in->f->fid)
 				l = &lv[k];
-		if (l != NULL && l->hlc == in->hlc && l->origin == in->origin)
+		same = l != NULL && l->hlc == in->hlc && l->origin == in->origin;
+		/*
+		 * The creation version stands for fields the creation did not
+		 * write (not mapped then): those take the value, no clash.
+		 */
+		if (same && (l != created || proto_value_equal(&in->v, cur[i])))
 			continue;	/* have exactly this version */
 		if (proto_value_equal(&in->v, cur[i])) {
 			/* Same value: keep the larger version on both sides. */
@@ -642,7 +647,7 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 		if (found)
 			continue;	/* applied before, since superseded */
 		/* A local change that never flows to this peer cannot clash. */
-		pending = l != NULL && l->seq > c->acked &&
+		pending = l != NULL && !same && l->seq > c->acked &&
 		    !(l->has_src && l->src == c->m->pair->pid) &&
 		    fieldmap_mode_sends(in->f->mode);
 		if (pending && in->f->is_added) {

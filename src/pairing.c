@@ -16,9 +16,11 @@ const char *const pairing_keys[] = {
 	"interval", "policy", "enabled", "url", "deletes", "ca-file", NULL
 };
 
-static const char SQL_PAIR_COLS[] =
-    "SELECT pid, name, role, transport, url, secret, interval, policy, "
-    "enabled, deletes, ca_file FROM _fs_pair ";
+#define SQL_PAIR_COLS \
+    "SELECT pid, name, role, transport, url, secret, interval, policy, " \
+    "enabled, deletes, ca_file FROM _fs_pair "
+static const char SQL_PAIR_BY_NAME[] = SQL_PAIR_COLS "WHERE name = ?1";
+static const char SQL_PAIR_BY_PID[] = SQL_PAIR_COLS "WHERE pid = ?1";
 
 int
 pairing_name_valid(const char *name)
@@ -95,14 +97,12 @@ pairing_get(struct store *s, const char *name, struct fs_err *err)
 {
 	sqlite3_stmt *st;
 	struct pairing *p;
-	char sql[256];
 
-	snprintf(sql, sizeof sql, "%sWHERE name = ?1", SQL_PAIR_COLS);
-	if ((st = store_prepare(s, sql, err)) == NULL)
+	if ((st = store_stmt(s, SQL_PAIR_BY_NAME, err)) == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	p = load(s, st, name, err);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return p;
 }
 
@@ -111,14 +111,12 @@ pairing_get_pid(struct store *s, int64_t pid, struct fs_err *err)
 {
 	sqlite3_stmt *st;
 	struct pairing *p;
-	char sql[256];
 
-	snprintf(sql, sizeof sql, "%sWHERE pid = ?1", SQL_PAIR_COLS);
-	if ((st = store_prepare(s, sql, err)) == NULL)
+	if ((st = store_stmt(s, SQL_PAIR_BY_PID, err)) == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, pid);
 	p = load(s, st, "(by id)", err);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return p;
 }
 

@@ -183,6 +183,7 @@ passive_hello(struct store *s, const char *pair, const char *body,
 		goto out;
 	}
 	in_tx = 0;
+	syncmap_forget(s, p->pid);
 	id = store_instance_id(s, NULL);
 	myname = store_meta_get(s, "name", NULL);
 	resp = cJSON_CreateObject();
@@ -207,7 +208,7 @@ out:
 	if (in_tx)
 		store_rollback(s);
 	sqlite3_finalize(st);
-	cJSON_Delete(req);
+	proto_json_free(req);
 	cJSON_Delete(resp);
 	cJSON_Delete(cat);
 	free(txt);
@@ -272,7 +273,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    "not seen the active side's field catalogue");
 		goto out;
 	}
-	if ((m = syncmap_load(s, p, err)) == NULL)
+	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
 	recv = ps.recv_seq;
 	gap = from > recv;
@@ -347,7 +348,7 @@ out:
 	if (ret == -1)
 		buf_reset(out);
 	syncmap_free(m);
-	cJSON_Delete(req);
+	proto_json_free(req);
 	free(id);
 	pairstate_clear(&ps);
 	pairing_free(p);

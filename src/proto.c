@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <gnutls/gnutls.h>
 
 #include "ident.h"
@@ -228,6 +230,142 @@ proto_value_equal(const struct fs_value *a, sqlite3_value *b)
 	}
 }
 
+/*
+ * Arenas for parsed bodies.  cJSON's allocation hooks are global, so
+ * they look at thread-local state: while this thread parses, nodes come
+ * from `filling`; a free of memory inside one of this thread's live
+ * arenas is a no-op, anything else goes to free().
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *chunks;
+	cJSON *root;
+	struct arena *next;
+};
+
+#define ARENA_CHUNK ((size_t)256 << 10)
+
+static __thread struct arena *live_arenas;
+static __thread struct arena *filling;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void *
+arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_chunk *c = a->chunks;
+	size_t need = (n + 15) & ~(size_t)15;
+	void *p;
+
+	if (c == NULL || c->cap - c->used < need) {
+		size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+
+		if ((c = malloc(sizeof *c + cap)) == NULL)
+			return NULL;
+		c->used = 0;
+		c->cap = cap;
+		c->next = a->chunks;
+		a->chunks = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += need;
+	return p;
+}
+
+static int
+arena_owns(const struct arena *a, const void *p)
+{
+	for (const struct arena_chunk *c = a->chunks; c; c = c->next)
+		if ((const char *)p >= (const char *)c->data &&
+		    (const char *)p < (const char *)c->data + c->cap)
+			return 1;
+	return 0;
+}
+
+static void *
+hook_malloc(size_t n)
+{
+	return filling ? arena_alloc(filling, n) : malloc(n);
+}
+
+static void
+hook_free(void *p)
+{
+	if (p == NULL)
+		return;
+	if (filling && arena_owns(filling, p))
+		return;
+	for (struct arena *a = live_arenas; a; a = a->next)
+		if (arena_owns(a, p))
+			return;
+	free(p);
+}
+
+static void
+install_hooks(void)
+{
+	cJSON_Hooks h = { hook_malloc, hook_free };
+
+	cJSON_InitHooks(&h);
+}
+
+static void
+arena_release(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void
+proto_json_free(cJSON *root)
+{
+	struct arena **pp;
+
+	if (root == NULL)
+		return;
+	for (pp = &live_arenas; *pp; pp = &(*pp)->next) {
+		if ((*pp)->root == root) {
+			struct arena *a = *pp;
+
+			*pp = a->next;
+			arena_release(a);
+			return;
+		}
+	}
+	cJSON_Delete(root);
+}
+
+static cJSON *
+parse_in_arena(const char *body, size_t len, const char **end)
+{
+	struct arena *a = calloc(1, sizeof *a);
+	cJSON *j;
+
+	pthread_once(&hooks_once, install_hooks);
+	if (a == NULL)
+		return NULL;
+	filling = a;
+	j = cJSON_ParseWithLengthOpts(body, len, end, 0);
+	filling = NULL;
+	if (j == NULL) {
+		arena_release(a);
+		return NULL;
+	}
+	a->root = j;
+	a->next = live_arenas;
+	live_arenas = a;
+	return j;
+}
+
 cJSON *
 proto_parse(const char *body, size_t len, struct fs_err *err)
 {
@@ -255,7 +393,7 @@ proto_parse(const char *body, size_t len, struct fs_err *err)
 		}
 		i++;
 	}
-	j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	j = parse_in_arena(body, len, &end);
 	if (j == NULL) {
 		fs_err_set(err, FS_EINVAL, "malformed JSON (or nested too "
 		    "deeply) near byte %td", end ? end - body : (ptrdiff_t)0);
@@ -265,12 +403,12 @@ proto_parse(const char *body, size_t len, struct fs_err *err)
 	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
 		end++;
 	if (end != body + len) {
-		cJSON_Delete(j);
+		proto_json_free(j);
 		fs_err_set(err, FS_EINVAL, "trailing data after JSON");
 		return NULL;
 	}
 	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
+		proto_json_free(j);
 		fs_err_set(err, FS_EINVAL, "body must be a JSON object");
 		return NULL;
 	}

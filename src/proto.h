@@ -53,8 +53,14 @@ int proto_value_equal(const struct fs_value *a, sqlite3_value *b);
 /* Append s (n bytes, valid UTF-8) as a quoted JSON string. */
 void proto_json_string(struct buf *b, const char *s, size_t n);
 
-/* Validate UTF-8 and parse a JSON object body. */
+/*
+ * Validate UTF-8 and parse a JSON object body.  The tree lives in an
+ * arena of its own (a batch is tens of thousands of nodes: one malloc
+ * and one free each would cost as much as the parse), so free it with
+ * proto_json_free, in the thread that parsed it, and add nothing to it.
+ */
 cJSON *proto_parse(const char *body, size_t len, struct fs_err *err);
+void proto_json_free(cJSON *root);
 /* Members: decimal string or integral number within [min, max]. */
 int proto_get_i64(const cJSON *obj, const char *key, int64_t min,
     int64_t max, int64_t *out, struct fs_err *err);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,18 @@ store_dberr(struct store *s, struct fs_err *err, const char *what)
 	    s->db ? sqlite3_errmsg(s->db) : "no database");
 }
 
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Before SQLite initialises: no global memory statistics, whose mutex
+ * every allocation would otherwise take (we never read them).
+ */
+static void
+configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *
 store_open(const char *path, struct fs_err *err)
 {
@@ -47,6 +60,7 @@ store_open(const char *path, struct fs_err *err)
 		fs_err_set(err, FS_EINVAL, "%s is not a regular file", path);
 		return NULL;
 	}
+	pthread_once(&config_once, configure_sqlite);
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    (s->path = strdup(path)) == NULL) {
 		free(s);
@@ -92,6 +106,9 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	/* Before the statements they hold are orphaned by sqlite3_close. */
+	if (s->maps_free != NULL)
+		s->maps_free(s->maps);
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	if (s->db != NULL)

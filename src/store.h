@@ -33,6 +33,9 @@ struct store {
 	int in_tx;
 	struct store_stmt cache[FS_STMT_CACHE];
 	int ncache;
+	/* Loaded field maps kept between exchanges (syncmap.c owns them). */
+	void *maps;
+	void (*maps_free)(void *);
 };
 
 struct store *store_open(const char *path, struct fs_err *err);

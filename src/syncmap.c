@@ -19,11 +19,9 @@ static const char SQL_MAP[] =
     "(fid) JOIN _fs_table t USING (tid) WHERE m.pid = ?1 AND t.enrolled = 1 "
     "AND f.present = 1 AND m.mode <> 'off' ORDER BY t.tid, m.fid";
 
-void
-syncmap_free(struct syncmap *m)
+static void
+syncmap_destroy(struct syncmap *m)
 {
-	if (m == NULL)
-		return;
 	for (int i = 0; i < m->nfields; i++) {
 		free(m->fields[i].col);
 		sqlite3_finalize(m->fields[i].update);
@@ -132,6 +130,90 @@ prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 	return 0;
 }
 
+void
+syncmap_free(struct syncmap *m)
+{
+	if (m == NULL)
+		return;
+	if (m->cached) {
+		m->pair = NULL;
+		return;
+	}
+	syncmap_destroy(m);
+}
+
+static void
+cache_free(void *head)
+{
+	struct syncmap *m = head;
+
+	while (m != NULL) {
+		struct syncmap *next = m->next;
+
+		syncmap_destroy(m);
+		m = next;
+	}
+}
+
+static const char SQL_SCHEMA_VERSION[] = "PRAGMA schema_version";
+
+struct syncmap *
+syncmap_get(struct store *s, const struct pairing *p, int64_t epoch,
+    struct fs_err *err)
+{
+	struct syncmap **pp, *m;
+	sqlite3_stmt *st = store_stmt(s, SQL_SCHEMA_VERSION, err);
+	int64_t schema;
+
+	if (st == NULL)
+		return NULL;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		store_dberr(s, err, "schema version");
+		return NULL;
+	}
+	schema = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (pp = (struct syncmap **)&s->maps; (m = *pp) != NULL;
+	    pp = &m->next) {
+		if (m->key_pid != p->pid)
+			continue;
+		if (m->key_epoch == epoch && m->key_schema == schema &&
+		    m->active == (strcmp(p->role, "active") == 0)) {
+			m->pair = (struct pairing *)p;
+			return m;
+		}
+		*pp = m->next;	/* stale: load it again */
+		syncmap_destroy(m);
+		break;
+	}
+	if ((m = syncmap_load(s, p, err)) == NULL)
+		return NULL;
+	m->cached = 1;
+	m->key_pid = p->pid;
+	m->key_epoch = epoch;
+	m->key_schema = schema;
+	m->next = s->maps;
+	s->maps = m;
+	s->maps_free = cache_free;
+	return m;
+}
+
+void
+syncmap_forget(struct store *s, int64_t pid)
+{
+	struct syncmap **pp, *m;
+
+	for (pp = (struct syncmap **)&s->maps; (m = *pp) != NULL;
+	    pp = &m->next) {
+		if (m->key_pid == pid) {
+			*pp = m->next;
+			syncmap_destroy(m);
+			return;
+		}
+	}
+}
+
 struct syncmap *
 syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 {
@@ -217,7 +299,7 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 	return m;
 fail:
 	m->pair = NULL;
-	syncmap_free(m);
+	syncmap_destroy(m);
 	return NULL;
 }
 

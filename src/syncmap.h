@@ -48,7 +48,10 @@ struct synctable {
 };
 
 struct syncmap {
-	struct pairing *pair;
+	struct pairing *pair;	/* the caller's, for the current exchange */
+	int cached;		/* owned by the store's cache */
+	int64_t key_pid, key_epoch, key_schema;
+	struct syncmap *next;
 	int active;
 	struct syncfield *fields;
 	int nfields;
@@ -60,6 +63,16 @@ struct syncmap {
 
 struct syncmap *syncmap_load(struct store *s, const struct pairing *p,
     struct fs_err *err);
+/*
+ * The map of p as of map epoch `epoch`, from the store's cache when
+ * neither the epoch nor the database schema changed since it was loaded
+ * (preparing its statements is most of an idle poll's cost).  Release
+ * it with syncmap_free as usual; the cache keeps it.
+ */
+struct syncmap *syncmap_get(struct store *s, const struct pairing *p,
+    int64_t epoch, struct fs_err *err);
+/* Drop pairing pid's cached map (its peer's catalogue changed). */
+void syncmap_forget(struct store *s, int64_t pid);
 void syncmap_free(struct syncmap *m);
 struct syncfield *syncmap_by_wire(const struct syncmap *m, int64_t wire);
 struct syncfield *syncmap_by_fid(const struct syncmap *m, int64_t fid);
