@@ -13,7 +13,9 @@ CREATE TABLE _fs_meta (
 -- next value.  The ap_* columns are the sync engine's switch: they are
 -- non-NULL only inside a transaction in which the engine applies a
 -- peer's change, and the capture triggers then stamp the change with the
--- peer's version and source instead of a new local one.
+-- peer's version and source instead of a new local one.  While ap_bulk
+-- is set (again only inside the engine's transaction) the insert trigger
+-- stands aside: the engine registers the records it creates itself.
 CREATE TABLE _fs_clock (
 	id		INTEGER PRIMARY KEY CHECK (id = 1),
 	hlc		INTEGER NOT NULL,
@@ -21,6 +23,7 @@ CREATE TABLE _fs_clock (
 	ap_hlc		INTEGER,
 	ap_origin	INTEGER,
 	ap_sid		TEXT,
+	ap_bulk		INTEGER,
 	sid_prefix	TEXT NOT NULL DEFAULT ''
 );
 

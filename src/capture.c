@@ -68,8 +68,14 @@ emit_insert(struct buf *b, const struct catalog_table *t, const char *qt,
 	char *qa = ident_quoted(t->added_col);
 	int64_t k = t->tid;
 
+	/*
+	 * Not while the sync engine creates records in bulk (ap_bulk, only
+	 * ever set inside its own transaction): it writes the same rows
+	 * itself, without a trigger frame per record.
+	 */
 	buf_printf(b, "CREATE TRIGGER \"_fs_ins_%" PRId64 "\" AFTER INSERT "
-	    "ON %s BEGIN\n", k, qt);
+	    "ON %s WHEN (SELECT ap_bulk FROM _fs_clock WHERE id = 1) IS NULL "
+	    "BEGIN\n", k, qt);
 	buf_addstr(b, BUMP);
 	/*
 	 * The time-added fill is not captured as a change of its own (see

@@ -18,8 +18,6 @@ static const char SQL_FIND_SID[] =
     "SELECT rid FROM _fs_record WHERE sid = ?1";
 static const char SQL_REC[] =
     "SELECT tid, lrow FROM _fs_record WHERE rid = ?1";
-static const char SQL_REC_BY_ROW[] =
-    "SELECT rid FROM _fs_record WHERE tid = ?1 AND lrow = ?2";
 static const char SQL_VERSIONS[] =
     "SELECT fid, max(seq), hlc, origin, src FROM _fs_log WHERE rid = ?1 "
     "GROUP BY fid";
@@ -31,7 +29,20 @@ static const char SQL_SWITCH[] =
     "ap_sid = ?4 WHERE id = 1";
 static const char SQL_SWITCH_OFF[] =
     "UPDATE _fs_clock SET ap_src = NULL, ap_hlc = NULL, ap_origin = NULL, "
-    "ap_sid = NULL, hlc = max(hlc, ?1) WHERE id = 1";
+    "ap_sid = NULL, ap_bulk = NULL, hlc = max(hlc, ?1) WHERE id = 1";
+static const char SQL_BULK_ON[] =
+    "UPDATE _fs_clock SET ap_bulk = 1 WHERE id = 1";
+static const char SQL_RECORD_ADD[] =
+    "INSERT INTO _fs_record(tid, lrow, sid) VALUES (?1, ?2, ?3)";
+static const char SQL_CREATED_ADD[] =
+    "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) "
+    "VALUES (?1, 0, ?2, ?3, ?4, 1)";
+static const char SQL_STALE_LOG[] =
+    "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, old, new) SELECT "
+    "rid, ?3, (SELECT hlc FROM _fs_clock WHERE id = 1), 0, 2, NULL, 1 "
+    "FROM _fs_record WHERE tid = ?1 AND lrow = ?2";
+static const char SQL_STALE_CUT[] =
+    "UPDATE _fs_record SET lrow = NULL WHERE tid = ?1 AND lrow = ?2";
 static const char SQL_LOG_DIRECT[] =
     "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -286,13 +297,17 @@ log_direct(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	return stmt_done(c->s, st, err);
 }
 
-/* Build (or reuse) INSERT INTO t(cols of r) VALUES (...). */
+/*
+ * Build (or reuse) INSERT INTO t(cols of r[, time added]) VALUES (...);
+ * with_added appends the time-added column, which the insert trigger
+ * would otherwise have filled.
+ */
 static sqlite3_stmt *
 insert_stmt(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
-    const int *use, struct fs_err *err)
+    const int *use, int with_added, struct fs_err *err)
 {
 	struct buf b;
-	int n = 0, same;
+	int n = with_added ? 1 : 0, same;
 
 	for (int i = 0; i < r->nin; i++)
 		n += use[i];
@@ -300,6 +315,8 @@ insert_stmt(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	for (int i = 0, k = 0; same && i < r->nin; i++)
 		if (use[i] && t->ins_fids[k++] != r->in[i].f->fid)
 			same = 0;
+	if (same && with_added && t->ins_fids[n - 1] != -1)
+		same = 0;
 	if (same) {
 		sqlite3_reset(t->insert);
 		return t->insert;
@@ -318,6 +335,12 @@ insert_stmt(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 			buf_addstr(&b, ", ");
 		ident_quote(&b, r->in[i].f->col);
 		t->ins_fids[k++] = r->in[i].f->fid;
+	}
+	if (with_added) {
+		if (n > 1)
+			buf_addstr(&b, ", ");
+		ident_quote(&b, t->added_col);
+		t->ins_fids[n - 1] = -1;
 	}
 	buf_addstr(&b, ") VALUES (");
 	for (int k = 0; k < n; k++)
@@ -399,6 +422,50 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	return 0;
 }
 
+/*
+ * Link a new app row to its record; returns the rid, 0 on error.  A link
+ * still on that row id is stale (its row went without the delete
+ * trigger): that record becomes a logged tombstone first.
+ */
+static int64_t
+register_record(struct merge_ctx *c, struct synctable *t, int64_t lrow,
+    const char *sid, struct fs_err *err)
+{
+	sqlite3_stmt *q;
+
+	for (int tries = 0; tries < 2; tries++) {
+		int rc;
+
+		if ((q = store_stmt(c->s, SQL_RECORD_ADD, err)) == NULL)
+			return 0;
+		sqlite3_bind_int64(q, 1, t->tid);
+		sqlite3_bind_int64(q, 2, lrow);
+		sqlite3_bind_text(q, 3, sid, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			return sqlite3_last_insert_rowid(c->s->db);
+		if (tries > 0 || sqlite3_extended_errcode(c->s->db) !=
+		    SQLITE_CONSTRAINT_UNIQUE) {
+			store_dberr(c->s, err, "register record");
+			return 0;
+		}
+		if ((q = store_stmt(c->s, SQL_STALE_LOG, err)) == NULL)
+			return 0;
+		sqlite3_bind_int64(q, 1, t->tid);
+		sqlite3_bind_int64(q, 2, lrow);
+		sqlite3_bind_int64(q, 3, t->status_fid);
+		if (stmt_done(c->s, q, err) == -1 ||
+		    (q = store_stmt(c->s, SQL_STALE_CUT, err)) == NULL)
+			return 0;
+		sqlite3_bind_int64(q, 1, t->tid);
+		sqlite3_bind_int64(q, 2, lrow);
+		if (stmt_done(c->s, q, err) == -1)
+			return 0;
+	}
+	return 0;
+}
+
 static int
 create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
     struct fs_err *err)
@@ -407,7 +474,7 @@ create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 	sqlite3_stmt *ins, *q;
 	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0, k = 0;
 	int64_t chlc = r->c_hlc, corig = r->c_origin, lrow, rid = 0;
-	int ret = -1;
+	int ret = -1, has_added = 0;
 
 	for (int i = 0; i < r->nin; i++)
 		if (fieldmap_mode_receives(r->in[i].f->mode))
@@ -425,12 +492,21 @@ create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 				corig = r->in[i].origin;
 			}
 	}
-	if (set_switch(c, r, chlc, corig, err) == -1 ||
-	    (ins = insert_stmt(c, t, r, use, err)) == NULL)
+	for (int i = 0; i < r->nin; i++)
+		if (use[i] && r->in[i].f->is_added)
+			has_added = 1;
+	/*
+	 * The insert trigger stands aside (ap_bulk, see merge_apply): the
+	 * app row, its record with the sender's identity and the "created"
+	 * row stamped with the sender's version are written here.
+	 */
+	if ((ins = insert_stmt(c, t, r, use, !has_added, err)) == NULL)
 		goto out;
 	for (int i = 0; i < r->nin; i++)
 		if (use[i])
 			proto_bind_value(ins, ++k, &r->in[i].v);
+	if (!has_added)
+		sqlite3_bind_text(ins, ++k, c->now, -1, SQLITE_STATIC);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
 		store_dberr(c->s, err, "insert record");
 		sqlite3_reset(ins);
@@ -439,25 +515,22 @@ create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 	sqlite3_reset(ins);
 	sqlite3_clear_bindings(ins);
 	lrow = sqlite3_last_insert_rowid(c->s->db);
+	if ((rid = register_record(c, t, lrow, r->sid, err)) == 0)
+		goto out;
+	if ((q = store_stmt(c->s, SQL_CREATED_ADD, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, chlc);
+	sqlite3_bind_int64(q, 3, corig);
+	sqlite3_bind_int64(q, 4, c->m->pair->pid);
+	if (stmt_done(c->s, q, err) == -1)
+		goto out;
 	st->created++;
 	st->applied += n;
 	for (int i = 0; i < r->nin; i++) {
 		if (!use[i] || (r->in[i].hlc == chlc &&
 		    r->in[i].origin == corig))
 			continue;
-		if (rid == 0) {
-			if ((q = store_stmt(c->s, SQL_REC_BY_ROW, err)) == NULL)
-				goto out;
-			sqlite3_bind_int64(q, 1, t->tid);
-			sqlite3_bind_int64(q, 2, lrow);
-			if (sqlite3_step(q) == SQLITE_ROW)
-				rid = sqlite3_column_int64(q, 0);
-			sqlite3_reset(q);
-			if (rid == 0) {
-				fs_err_set(err, FS_EDB, "new record not captured");
-				goto out;
-			}
-		}
 		if (log_direct(c, rid, &r->in[i], NULL, err) == -1)
 			goto out;
 	}
@@ -789,6 +862,14 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	if ((origins = proto_get_array(batch, "origins", err)) == NULL ||
 	    (changes = proto_get_array(batch, "changes", err)) == NULL)
 		return -1;
+	store_now_iso(c->now);
+	{
+		/* Cleared by merge_finish, or by the rollback of an error. */
+		sqlite3_stmt *q = store_stmt(c->s, SQL_BULK_ON, err);
+
+		if (q == NULL || stmt_done(c->s, q, err) == -1)
+			return -1;
+	}
 	if (origins_map(c->s, origins, &ids, &nids, err) == -1)
 		goto out;
 	cJSON_ArrayForEach(rec, changes) {

@@ -49,6 +49,7 @@ struct merge_ctx {
 	const char *policy;	/* newest, active, passive */
 	int matching;		/* first sync: link by match columns */
 	const char *self_instance;
+	char now[64];		/* time added for records created here */
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

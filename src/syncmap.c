@@ -14,7 +14,7 @@ static const char SQL_MAP[] =
     "SELECT m.fid, coalesce(m.remote_fid, CASE WHEN p.role = 'active' THEN "
     "m.fid END), m.mode, f.name, f.role, t.tid, t.name, t.match_cols, "
     "(SELECT k.name FROM _fs_field k WHERE k.tid = t.tid AND k.role = "
-    "'rowid' AND k.present = 1) "
+    "'rowid' AND k.present = 1), t.added_col "
     "FROM _fs_map m JOIN _fs_pair p USING (pid) JOIN _fs_field f USING "
     "(fid) JOIN _fs_table t USING (tid) WHERE m.pid = ?1 AND t.enrolled = 1 "
     "AND f.present = 1 AND m.mode <> 'off' ORDER BY t.tid, m.fid";
@@ -32,6 +32,7 @@ syncmap_destroy(struct syncmap *m)
 		free(t->name);
 		free(t->qname);
 		free(t->qkey);
+		free(t->added_col);
 		free(t->fields);
 		sqlite3_finalize(t->read);
 		sqlite3_finalize(t->match_q);
@@ -267,6 +268,8 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 			/* Never "rowid": an app column may shadow that name. */
 			t->qkey = ident_quoted(sqlite3_column_text(st, 8) ?
 			    (const char *)sqlite3_column_text(st, 8) : "rowid");
+			t->added_col = xstrdup(
+			    (const char *)sqlite3_column_text(st, 9));
 		}
 	}
 	sqlite3_finalize(st);

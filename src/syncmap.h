@@ -37,6 +37,7 @@ struct synctable {
 	char *qname;		/* quoted */
 	char *qkey;		/* quoted INTEGER PRIMARY KEY column */
 	int64_t status_fid;
+	char *added_col;	/* the time-added column's name */
 	char **match;		/* match columns (NULL-terminated) or NULL */
 	struct syncfield **fields;
 	int nfields;
