@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""sync-flows.py - what flows where (DESIGN.md 3, field maps, identity).
+
+Two real fieldsync processes on 127.0.0.1: a passive "hq" serving, an
+active "branch" running "fieldsync sync" passes.  App rows are written
+with the sqlite3 shell on one side and Python's sqlite3 on the other.
+
+Proves:
+ - insert, update, soft delete (fs_status = 1), hard DELETE and restore
+   flow in both directions when the fields are two-way;
+ - every mode combination lets values flow exactly in the directions
+   DESIGN.md allows (active two-way/upload and passive two-way/download
+   for active -> passive, and the mirror), never in a forbidden one, and
+   the same for deletes when the status field is one-way;
+ - a hard DELETE arrives as a soft delete, or as a hard delete when the
+   pairing says "deletes hard"; with the status column unmapped no delete
+   flows at all;
+ - the time added travels unchanged with a new record;
+ - unmapped columns are never written by sync, and a column mapped
+   later catches up on the records that synced before;
+ - on a first sync, --match links existing records instead of duplicating
+   them, and an ambiguous match is reported (status ambiguous_matches),
+   never guessed.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
+                     sync_ok)
+
+COLS = ["name", "phone", "email", "fs_status", "fs_added"]
+T = "customers"
+
+
+def row(inst, sid, cols="name, phone, email, note, fs_status, fs_added"):
+    """The row of a record by sync identity, as a dict (None if gone)."""
+    rowid = inst.rowid_of(T, sid)
+    if rowid is None:
+        return None
+    names = [c.strip() for c in cols.split(",")]
+    r = inst.query("SELECT %s FROM customers WHERE id = ?" % cols, (rowid,))
+    return dict(zip(names, r[0])) if r else None
+
+
+def write(inst, sql, params=()):
+    """The branch writes with the sqlite3 shell, hq with Python."""
+    if inst.name == "branch":
+        inst.shell(sql % tuple(sqlquote(p) for p in params) + ";")
+        return None
+    return inst.execute(sql.replace("%s", "?"), params)
+
+
+def sqlquote(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def last_sid(inst):
+    return inst.one("SELECT sid FROM _fs_record WHERE tid = ? ORDER BY rid "
+                    "DESC LIMIT 1", (inst.tid(T),))
+
+
+def two_way(env):
+    """Every operation flows both ways with two-way fields."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.shell("INSERT INTO customers(name, note) VALUES ('keep b', 'b');")
+    hq.execute("INSERT INTO customers(name, note) VALUES ('keep h', 'h')")
+    for src, dst in ((br, hq), (hq, br)):
+        tag = src.name
+        # insert
+        write(src, "INSERT INTO customers(name, phone, email, note) VALUES "
+              "(%s, %s, %s, %s)", ("Ann " + tag, "111", "ann@" + tag,
+                                   "only " + tag))
+        sid = last_sid(src)
+        added = row(src, sid)["fs_added"]
+        expect(added, "%s: time added was not filled" % tag)
+        c = sync_ok(br)
+        eq(c["conflicts"], 0, "conflicts")
+        got = row(dst, sid)
+        expect(got is not None, "insert on %s did not reach %s" % (
+            tag, dst.name))
+        eq(got, {"name": "Ann " + tag, "phone": "111", "email": "ann@" + tag,
+                 "note": None, "fs_status": 0, "fs_added": added},
+           "new record on %s (time added travels, note stays unmapped)" %
+           dst.name)
+        # update
+        write(src, "UPDATE customers SET phone = %s, note = %s WHERE id = %s",
+              ("222", "changed " + tag, src.rowid_of(T, sid)))
+        sync_ok(br)
+        eq(row(dst, sid)["phone"], "222", "update %s -> %s" % (tag, dst.name))
+        eq(row(dst, sid)["note"], None, "unmapped note on %s" % dst.name)
+        h = dst.history(T, dst.rowid_of(T, sid))
+        upd = [e for e in h["entries"] if e["column"] == "phone"]
+        eq(len(upd), 1, "phone entries in %s's log" % dst.name)
+        eq((upd[0]["old"], upd[0]["new"], upd[0]["source"]),
+           ("111", "222", "b1"), "log entry of the update on %s" % dst.name)
+        # soft delete, then restore from the other side
+        write(src, "UPDATE customers SET fs_status = 1 WHERE id = %s",
+              (src.rowid_of(T, sid),))
+        sync_ok(br)
+        eq(row(dst, sid)["fs_status"], 1, "soft delete %s -> %s" % (
+            tag, dst.name))
+        write(dst, "UPDATE customers SET fs_status = 0 WHERE id = %s",
+              (dst.rowid_of(T, sid),))
+        sync_ok(br)
+        eq(row(src, sid)["fs_status"], 0, "restore %s -> %s" % (dst.name,
+                                                               tag))
+        eq(row(src, sid)["note"], "changed " + tag, "note on %s" % tag)
+        # hard delete arrives as a soft delete
+        write(src, "DELETE FROM customers WHERE id = %s",
+              (src.rowid_of(T, sid),))
+        expect(src.rowid_of(T, sid) is None, "row still on %s" % tag)
+        sync_ok(br)
+        got = row(dst, sid)
+        expect(got is not None, "hard delete on %s removed the row on %s "
+               "(pairing says soft)" % (tag, dst.name))
+        eq(got["fs_status"], 1, "hard delete %s -> %s as soft" % (
+            tag, dst.name))
+    # Nothing more to move, nothing ever touched note from outside.
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.query("SELECT count(*) FROM _fs_log WHERE fid = ? AND src "
+                      "IS NOT NULL", (inst.fid(T, "note"),))[0][0], 0,
+           "%s: sync wrote the unmapped note" % inst.name)
+    eq(len(same_rows(hq, br, T, COLS, where="fs_status = 0")), 2,
+       "live records")
+
+
+def hard_deletes(env):
+    """With deletes hard, a hard DELETE removes the row on the peer."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS, deletes="hard")
+    br.shell("INSERT INTO customers(name) VALUES ('from branch');")
+    hq.execute("INSERT INTO customers(name) VALUES ('from hq')")
+    sync_ok(br)
+    eq(hq.count(T), 2, "rows on hq")
+    eq(br.count(T), 2, "rows on branch")
+    s_br = br.sid_of(T, 1)
+    s_hq = hq.sid_of(T, 1)
+    br.shell("DELETE FROM customers WHERE name = 'from branch';")
+    hq.execute("DELETE FROM customers WHERE name = 'from hq'")
+    c = sync_ok(br)
+    eq(c["conflicts"], 0, "conflicts")
+    eq(hq.count(T), 0, "rows on hq after hard deletes both ways")
+    eq(br.count(T), 0, "rows on branch after hard deletes both ways")
+    for inst in (hq, br):
+        for sid in (s_br, s_hq):
+            eq(inst.rowid_of(T, sid), None, "%s: tombstone" % inst.name)
+    settle(br)
+    # Soft deletes still are soft.
+    br.shell("INSERT INTO customers(name) VALUES ('soft');")
+    sync_ok(br)
+    br.shell("UPDATE customers SET fs_status = 1 WHERE name = 'soft';")
+    sync_ok(br)
+    eq(hq.query("SELECT fs_status FROM customers WHERE name = 'soft'"),
+       [(1,)], "soft delete with deletes hard")
+
+
+def status_unmapped(env):
+    """Without the status field mapped no delete flows."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", ["name", "phone"])
+    br.shell("INSERT INTO customers(name) VALUES ('a'), ('b');")
+    sync_ok(br)
+    eq(hq.count(T), 2, "rows on hq")
+    br.shell("UPDATE customers SET fs_status = 1 WHERE name = 'a'; "
+             "DELETE FROM customers WHERE name = 'b';")
+    c = sync_ok(br)
+    eq(c["sent"], 0, "values sent for unmapped deletes")
+    eq(hq.query("SELECT name, fs_status FROM customers ORDER BY name"),
+       [("a", 0), ("b", 0)], "hq rows after unmapped deletes")
+
+
+# (column, active mode, passive mode, flows a->p, flows p->a)
+MODES = [
+    ("c01", "two-way", "two-way", True, True),
+    ("c02", "upload", "download", True, False),
+    ("c03", "download", "upload", False, True),
+    ("c04", "upload", "two-way", True, False),
+    ("c05", "two-way", "download", True, False),
+    ("c06", "download", "two-way", False, True),
+    ("c07", "two-way", "upload", False, True),
+    ("c08", "upload", "upload", False, False),
+    ("c09", "download", "download", False, False),
+    ("c10", "off", "two-way", False, False),
+    ("c11", "two-way", "off", False, False),
+]
+MSCHEMA = ("CREATE TABLE m(id INTEGER PRIMARY KEY, %s);" %
+           ", ".join("%s TEXT" % c[0] for c in MODES))
+
+
+def modes(env):
+    """Each mode pair flows exactly where DESIGN.md allows."""
+    hq = env.instance("hq", MSCHEMA, ("m",))
+    br = env.instance("branch", MSCHEMA, ("m",))
+    cols = [c[0] for c in MODES]
+    fields = [(c, am, pm) for c, am, pm, _, _ in MODES]
+    # Deletes one way only: the status field is upload on the branch.
+    fields.append(("fs_status", "upload", "download"))
+    pair(hq, br, "b1", fields, table="m")
+    out = br.fs("pair", "test", "b1")
+    for c in ("c08", "c09"):
+        expect("m.%s" % c in out and "let nothing flow" in out,
+               "pair test does not warn about %s: %r" % (c, out))
+    expect("m.c11" in out, "pair test does not warn about the unmapped "
+           "c11: %r" % out)
+
+    def vals(inst, sid):
+        r = inst.query("SELECT %s FROM m WHERE id = ?" % ", ".join(cols),
+                       (inst.rowid_of("m", sid),))
+        return dict(zip(cols, r[0]))
+
+    # A record made on the branch: only a->p fields arrive.
+    br.shell("INSERT INTO m(%s) VALUES (%s);" % (
+        ", ".join(cols), ", ".join("'b-%s'" % c for c in cols)))
+    sb = br.sid_of("m", 1)
+    sync_ok(br)
+    got = vals(hq, sb)
+    for c, am, pm, ap, pa in MODES:
+        eq(got[c], "b-%s" % c if ap else None,
+           "new branch record, %s (%s/%s) on hq" % (c, am, pm))
+    # A record made on hq: only p->a fields arrive.
+    hq.execute("INSERT INTO m(%s) VALUES (%s)" % (
+        ", ".join(cols), ", ".join("'h-%s'" % c for c in cols)))
+    sh = hq.one("SELECT sid FROM _fs_record r JOIN m ON m.id = r.lrow "
+                "WHERE m.c08 = 'h-c08'")
+    sync_ok(br)
+    got = vals(br, sh)
+    for c, am, pm, ap, pa in MODES:
+        eq(got[c], "h-%s" % c if pa else None,
+           "new hq record, %s (%s/%s) on branch" % (c, am, pm))
+    # Updates on both sides of both records, different fields per side
+    # so nothing conflicts: branch writes odd rounds, hq even rounds.
+    for rnd in range(2):
+        src, dst, tag = (br, hq, "B") if rnd == 0 else (hq, br, "H")
+        for sid in (sb, sh):
+            before = vals(dst, sid)
+            src.execute("UPDATE m SET %s WHERE id = ?" % ", ".join(
+                "%s = '%s%d-%s'" % (c, tag, rnd, c) for c in cols),
+                (src.rowid_of("m", sid),))
+            c = sync_ok(br)
+            eq(c["conflicts"], 0, "conflicts")
+            after = vals(dst, sid)
+            for col, am, pm, ap, pa in MODES:
+                flows = ap if src is br else pa
+                want = "%s%d-%s" % (tag, rnd, col) if flows else before[col]
+                eq(after[col], want, "update on %s of %s (%s/%s) seen on %s"
+                   % (src.name, col, am, pm, dst.name))
+    # Deletes: hq's soft and hard delete never reach the branch ...
+    hq.execute("UPDATE m SET fs_status = 1 WHERE id = ?",
+               (hq.rowid_of("m", sb),))
+    hq.execute("DELETE FROM m WHERE id = ?", (hq.rowid_of("m", sh),))
+    c = sync_ok(br)
+    eq(c["received"], 0, "values the branch received for download-only "
+       "deletes")
+    eq(br.query("SELECT fs_status FROM m ORDER BY id"), [(0,), (0,)],
+       "branch rows after hq's deletes")
+    # ... but the branch's do reach hq.
+    br.shell("UPDATE m SET fs_status = 1 WHERE id = %d;" %
+             br.rowid_of("m", sh))
+    sync_ok(br)
+    eq(hq.one("SELECT fs_status FROM m WHERE id = ?",
+              (hq.rowid_of("m", sb),)), 1, "hq's own soft delete")
+    eq(hq.rowid_of("m", sh), None, "hq's hard-deleted row came back")
+    # The branch deletes and restores sb: both reach hq (whose own
+    # delete of it never left hq).
+    br.shell("UPDATE m SET fs_status = 1 WHERE id = %d;" %
+             br.rowid_of("m", sb))
+    sync_ok(br)
+    br.shell("UPDATE m SET fs_status = 0 WHERE id = %d;" %
+             br.rowid_of("m", sb))
+    sync_ok(br)
+    eq(hq.one("SELECT fs_status FROM m WHERE id = ?",
+              (hq.rowid_of("m", sb),)), 0, "restore branch -> hq")
+    settle(br)
+
+
+def map_added_later(env):
+    """A field mapped after records synced catches up, both ways."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", ["name", "fs_status"])
+    br.shell("INSERT INTO customers(name, phone) VALUES ('b', 'b-phone');")
+    hq.execute("INSERT INTO customers(name, phone) VALUES ('h', 'h-phone')")
+    settle(br)
+    eq(sorted(hq.query("SELECT name, phone FROM customers")),
+       [("b", None), ("h", "h-phone")], "hq before phone is mapped")
+    out = br.fs("map", "add", "b1", "customers.phone")
+    wire = out.split("as field ")[1].split()[0]
+    hq.fs("map", "add", "b1", "customers.phone", "--remote-field", wire)
+    settle(br)
+    for inst in (hq, br):
+        eq(sorted(inst.query("SELECT name, phone FROM customers")),
+           [("b", "b-phone"), ("h", "h-phone")],
+           "%s after phone is mapped" % inst.name)
+    eq(hq.conflicts(True) + br.conflicts(True), [], "conflicts")
+
+
+def match(env):
+    """A first sync links records by --match; ambiguity is reported."""
+    hq = env.instance("hq", match={T: "email"})
+    br = env.instance("branch", match={T: "email"})
+    # Rows that existed before pairing, on both sides.
+    hq.executemany("INSERT INTO customers(name, phone, email) VALUES "
+                   "(?, ?, ?)", [
+                       ("Ann", "1", "ann@x"), ("Bob", "2hq", "bob@x"),
+                       ("Dan", "4", "dan@x"), ("Dup1", "5", "dup@x"),
+                       ("Dup2", "6", "dup@x"), ("NoMail", "7", None)])
+    br.shell("INSERT INTO customers(name, phone, email) VALUES "
+             "('Ann', '1', 'ann@x'), ('Bob', '2', 'bob@x'), "
+             "('Cid', '3', 'cid@x'), ('Dup', '5', 'dup@x'), "
+             "('NoMail', '7', NULL);")
+    pair(hq, br, "b1", ["name", "phone", "email", "fs_status"])
+    settle(br)
+    # Bob's phone differed: one conflict, decided by the policy (newest:
+    # the branch wrote last), both values kept.
+    cf = hq.conflicts() + br.conflicts()
+    eq([(c["column"], c["local"], c["remote"]) for c in cf],
+       [("phone", "2hq", "2")], "conflicts of linked records")
+    # ann and bob linked, not duplicated; cid, dan, NoMail copied across.
+    for inst in (hq, br):
+        for email in ("ann@x", "bob@x", "cid@x", "dan@x"):
+            eq(inst.one("SELECT count(*) FROM customers WHERE email = ?",
+                        (email,)), 1, "%s: rows with %s" % (inst.name, email))
+        eq(inst.one("SELECT count(*) FROM customers WHERE email IS NULL"), 2,
+           "%s: rows without a key (never matched)" % inst.name)
+    eq(hq.status("b1")["ambiguous_matches"] +
+       br.status("b1")["ambiguous_matches"] >= 1, True,
+       "ambiguous match reported in status")
+    # Not guessed: the branch's single dup row is linked to neither of
+    # hq's two, so all three exist on both sides.
+    for inst in (hq, br):
+        eq(sorted(r[0] for r in inst.query(
+            "SELECT name FROM customers WHERE email = 'dup@x'")),
+           ["Dup", "Dup1", "Dup2"], "%s: dup@x rows" % inst.name)
+    same_rows(hq, br, T, ["name", "phone", "email", "fs_status"], "b1", "b1")
+    # A linked record stays linked: later edits go to the same row.
+    br.shell("UPDATE customers SET phone = '99' WHERE email = 'ann@x';")
+    hq.execute("UPDATE customers SET name = 'Robert' WHERE email = 'bob@x'")
+    c = sync_ok(br)
+    eq(c["conflicts"], 0, "conflicts on linked records")
+    for inst in (hq, br):
+        eq(inst.query("SELECT name, phone FROM customers WHERE email IN "
+                      "('ann@x', 'bob@x') ORDER BY email"),
+           [("Ann", "99"), ("Robert", "2")], "%s: linked rows" % inst.name)
+    same_rows(hq, br, T, ["name", "phone", "email", "fs_status"], "b1", "b1")
+
+
+if __name__ == "__main__":
+    run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
+         match], budget=110)

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""sync-merge.py - field-level merge, conflicts, no echo (DESIGN.md 2, 4, 5).
+
+A passive "hq" serving and an active "branch" running "fieldsync sync"
+passes; app writes with the sqlite3 shell and Python's sqlite3.
+
+Proves:
+ - concurrent edits of different fields of one record both survive, with
+   no conflict;
+ - the same field changed on both sides gives exactly one recorded
+   conflict, decided by each policy (newest by hybrid clock, whichever
+   side wrote last; active; passive), with both values kept; the status
+   shows it; "conflicts resolve ID --keep" reverses the choice and the
+   reversal syncs to the peer;
+ - both sides writing the same value is no conflict;
+ - no echo: a value received is never sent back (sync counts and the
+   change log's sources), a pass with nothing new moves nothing;
+ - idempotent re-sync: with the acknowledgements rewound (a lost answer),
+   every change is sent again and nothing is applied twice: no new log
+   rows, no conflicts, the same rows.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
+                     sync_ok)
+
+COLS = ["name", "phone", "email", "fs_status", "fs_added"]
+T = "customers"
+
+
+def setup(env, policy=None):
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS, policy=policy)
+    br.shell("INSERT INTO customers(name, phone, email) VALUES "
+             "('Ann', '111', 'ann@x');")
+    c = sync_ok(br)
+    eq((c["sent_records"], c["received"]), (1, 0), "first pass")
+    sid = br.sid_of(T, 1)
+    return hq, br, sid
+
+
+def val(inst, sid, col):
+    return inst.one("SELECT %s FROM customers WHERE id = ?" % col,
+                    (inst.rowid_of(T, sid),))
+
+
+def log_count(inst):
+    return inst.one("SELECT count(*) FROM _fs_log")
+
+
+def different_fields(env):
+    """Both sides edit different fields of one record: both survive."""
+    hq, br, sid = setup(env)
+    br.shell("UPDATE customers SET phone = '222' WHERE id = %d;" %
+             br.rowid_of(T, sid))
+    hq.execute("UPDATE customers SET email = 'ann@hq' WHERE id = ?",
+               (hq.rowid_of(T, sid),))
+    c = sync_ok(br)
+    eq((c["sent"], c["received"], c["conflicts"]), (1, 1, 0),
+       "values each way, conflicts")
+    for inst in (hq, br):
+        eq((val(inst, sid, "phone"), val(inst, sid, "email")),
+           ("222", "ann@hq"), "%s keeps both edits" % inst.name)
+        eq(inst.conflicts(True), [], "%s: conflicts" % inst.name)
+    settle(br)
+
+
+def same_value(env):
+    """Both sides set a field to the same value: no conflict."""
+    hq, br, sid = setup(env)
+    br.shell("UPDATE customers SET phone = '333' WHERE id = %d;" %
+             br.rowid_of(T, sid))
+    hq.execute("UPDATE customers SET phone = '333' WHERE id = ?",
+               (hq.rowid_of(T, sid),))
+    c = sync_ok(br)
+    eq(c["conflicts"], 0, "conflicts for equal values")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.conflicts(True), [], "%s: conflicts" % inst.name)
+        eq(val(inst, sid, "phone"), "333", "%s: phone" % inst.name)
+
+
+def conflict_case(env, policy, last, winner):
+    """Same field on both sides; `last` writes second; `winner` keeps."""
+    hq, br, sid = setup(env, policy)
+    writes = {"hq": lambda: hq.execute(
+        "UPDATE customers SET name = 'Ann (hq)' WHERE id = ?",
+        (hq.rowid_of(T, sid),)),
+        "branch": lambda: br.shell(
+        "UPDATE customers SET name = 'Ann (branch)' WHERE id = %d;" %
+        br.rowid_of(T, sid))}
+    first = "hq" if last == "branch" else "branch"
+    writes[first]()
+    writes[last]()
+    c = sync_ok(br)
+    eq(c["conflicts"], 0, "conflicts the branch saw (hq decides)")
+    want = "Ann (%s)" % winner
+    loser = "Ann (%s)" % ("hq" if winner == "branch" else "branch")
+    for inst in (hq, br):
+        eq(val(inst, sid, "name"), want, "%s after a %s conflict" % (
+            inst.name, policy))
+    settle(br)
+    # Exactly one conflict, recorded where it was decided, both values.
+    eq(br.conflicts(True), [], "branch conflicts")
+    cf = hq.conflicts()
+    eq(len(cf), 1, "open conflicts on hq")
+    cf = cf[0]
+    eq((cf["column"], cf["local"], cf["remote"], cf["winner"], cf["policy"],
+        cf["pair"]),
+       ("name", "Ann (hq)", "Ann (branch)",
+        "local" if winner == "hq" else "remote", policy, "b1"),
+       "conflict record")
+    st = hq.status("b1")
+    eq((st["state"], st["conflicts"]), ("red", 1), "hq status")
+    expect("conflict" in st["reason"], "hq status reason %r" % st["reason"])
+    h = hq.history(T, hq.rowid_of(T, sid))
+    if winner == "branch":
+        expect(any(e["conflict"] and e["column"] == "name" for e in
+                   h["entries"]), "hq's log does not mark the conflict")
+    # Reverse it: keep the loser.  That is a local change and syncs.
+    keep = "local" if winner == "branch" else "remote"
+    hq.fs("conflicts", "resolve", cf["id"], "--keep", keep)
+    eq(val(hq, sid, "name"), loser, "hq after resolve --keep %s" % keep)
+    c = sync_ok(br)
+    eq((c["received"], c["conflicts"]), (1, 0), "the reversal syncs")
+    eq(val(br, sid, "name"), loser, "branch after the reversal")
+    eq(hq.conflicts(), [], "open conflicts after resolve")
+    eq(hq.conflicts(True)[0]["resolution"], "kept " + keep, "resolution")
+    eq(hq.status("b1")["state"], "green", "hq status after resolve")
+    r = hq.run("conflicts", "resolve", cf["id"], "--keep", keep, check=False)
+    expect(r.returncode != 0, "resolving twice succeeded")
+    settle(br)
+    same_rows(hq, br, T, COLS)
+
+
+def newest_branch_last(env):
+    conflict_case(env, "newest", "branch", "branch")
+
+
+def newest_hq_last(env):
+    conflict_case(env, "newest", "hq", "hq")
+
+
+def active_wins(env):
+    conflict_case(env, "active", "hq", "branch")
+
+
+def passive_wins(env):
+    conflict_case(env, "passive", "branch", "hq")
+
+
+def no_echo(env):
+    """A received value is not sent back; idle passes move nothing."""
+    hq, br, sid = setup(env)
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 0), "idle pass after an insert")
+    hq.execute("UPDATE customers SET phone = '999' WHERE id = ?",
+               (hq.rowid_of(T, sid),))
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 1), "pass after hq's update")
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 0), "the received value came back")
+    # hq made a record: the branch receives it and never sends it back.
+    hq.execute("INSERT INTO customers(name) VALUES ('Bob')")
+    c = sync_ok(br)
+    eq((c["sent"], c["received_records"]), (0, 1), "hq's new record")
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 0), "hq's record came back")
+    # The logs name where each change came from.
+    h = br.history(T, br.rowid_of(T, sid))
+    eq([(e["column"], e["source"]) for e in h["entries"]],
+       [("phone", "b1"), (None, "local")], "branch's log of Ann")
+    h = hq.history(T, hq.rowid_of(T, sid))
+    eq([(e["column"], e["source"]) for e in h["entries"]],
+       [("phone", "local"), (None, "b1")], "hq's log of Ann")
+    # Nothing is pending either way.
+    for inst in (hq, br):
+        st = inst.status("b1")
+        eq((st["state"], st["pending_out"]), ("green", 0),
+           "%s status" % inst.name)
+
+
+def resync_idempotent(env):
+    """Rewound acknowledgements: everything again, nothing applied twice."""
+    hq, br, sid = setup(env)
+    hq.executemany("INSERT INTO customers(name, phone) VALUES (?, ?)",
+                   [("hq%d" % i, str(i)) for i in range(50)])
+    br.executemany("INSERT INTO customers(name, phone) VALUES (?, ?)",
+                   [("br%d" % i, str(i)) for i in range(50)])
+    settle(br)
+    hq.execute("UPDATE customers SET email = 'x@hq' WHERE name LIKE 'br%'")
+    br.execute("UPDATE customers SET email = 'x@br' WHERE name LIKE 'hq%'")
+    settle(br)
+    same_rows(hq, br, T, COLS)
+    before = (log_count(hq), log_count(br))
+    rows = hq.snapshot(T, COLS)
+    # The branch forgets both acknowledgements: as if the answers of
+    # every exchange so far had been lost.
+    br.execute("UPDATE _fs_pair_state SET sent_seq = 0, recv_seq = 0")
+    c = sync_ok(br)
+    expect(c["sent"] > 100 and c["received"] == 0,
+           "re-sent changes were applied again: %r" % (c,))
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 0), "pass after the re-sync")
+    eq((log_count(hq), log_count(br)), before, "log rows after the re-sync")
+    eq(hq.conflicts(True) + br.conflicts(True), [], "conflicts")
+    eq(hq.snapshot(T, COLS), rows, "hq rows after the re-sync")
+    same_rows(hq, br, T, COLS)
+
+
+if __name__ == "__main__":
+    run([different_fields, same_value, newest_branch_last, newest_hq_last,
+         active_wins, passive_wins, no_echo, resync_idempotent], budget=110)
