@@ -60,10 +60,11 @@ const struct cmd_entry cmd_table[] = {
 	{ "pair set", "NAME KEY VALUE",
 	  "change a pairing setting",
 	  "interval SECONDS\tseconds between polls (1 to 604800)\n"
-	  "policy newest|active|passive\twho wins a conflict\n"
+	  "policy newest|active|passive\twho wins a conflict (the active "
+	  "side's setting decides)\n"
 	  "enabled yes|no\twhether the pairing runs\n"
 	  "url URL\tthe passive peer (active pairings)\n"
-	  "deletes soft|hard\twhat a hard DELETE becomes on the peer\n"
+	  "deletes soft|hard\thow a peer's hard DELETE is applied here\n"
 	  "ca-file F\tCA certificate file to verify the peer's TLS "
 	  "certificate (empty to unset)\n"
 	  "password-file F\treplace the shared password",
