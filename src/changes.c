@@ -18,13 +18,12 @@
  * would otherwise have its peer re-read everything it just received).
  */
 static const char SQL_SCAN[] =
-    "SELECT seq, rid, fid, kind FROM _fs_log WHERE seq > ?1 AND src IS NOT "
-    "?3 ORDER BY seq LIMIT ?2";
+    "SELECT l.seq, l.rid, l.fid, l.kind, r.tid, r.lrow, coalesce(k.rsid, "
+    "r.sid) FROM _fs_log l JOIN _fs_record r ON r.rid = l.rid LEFT JOIN "
+    "_fs_link k ON k.pid = ?3 AND k.rid = l.rid WHERE l.seq > ?1 AND "
+    "l.src IS NOT ?3 ORDER BY l.seq LIMIT ?2";
 static const char SQL_LAST_SEQ[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
-static const char SQL_RECORD[] =
-    "SELECT r.tid, r.lrow, r.sid, l.rsid FROM _fs_record r LEFT JOIN "
-    "_fs_link l ON l.pid = ?2 AND l.rid = r.rid WHERE r.rid = ?1";
 /* Newest row per field (fid 0 is the creation row); SQLite takes the
  * other columns from the row holding max(seq). */
 static const char SQL_VERSIONS[] =
@@ -35,9 +34,11 @@ static const char SQL_ORIGIN[] =
 static const char SQL_PENDING[] =
     "SELECT count(*) FROM _fs_log WHERE seq > ?1 AND src IS NOT ?2";
 
+/* A log row of the chunk, with its record (the scan joins them). */
 struct touch {
-	int64_t seq, rid, fid;
-	int kind;
+	int64_t seq, rid, fid, tid, lrow;
+	int kind, tomb;
+	char sid[2 * FS_SID_LEN + 1];	/* as the peer knows it */
 };
 
 struct version {
@@ -99,38 +100,17 @@ emit_record(struct builder *b, const struct touch *t, int n,
 {
 	struct store *s = b->s;
 	struct syncmap *m = b->m;
-	sqlite3_stmt *rs, *vs;
+	sqlite3_stmt *vs;
 	struct synctable *tab;
 	struct version *ver = NULL, *created = NULL;
 	int nver = 0, rc, ret = -1, nout = 0, row_loaded = 0, hard = 0;
-	int64_t tid, lrow = 0;
-	int tomb, is_created = 0;
-	char sidhex[2 * FS_SID_LEN + 1];
+	int64_t tid = t[0].tid, lrow = t[0].lrow;
+	int tomb = t[0].tomb, is_created = 0;
+	const char *sidhex = t[0].sid;
 	size_t mark = b->out->len;
 
-	if ((rs = store_stmt(s, SQL_RECORD, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(rs, 1, t[0].rid);
-	sqlite3_bind_int64(rs, 2, m->pair->pid);
-	if (sqlite3_step(rs) != SQLITE_ROW) {
-		sqlite3_reset(rs);
-		return 0;	/* no such record: nothing to say */
-	}
-	tid = sqlite3_column_int64(rs, 0);
-	tomb = sqlite3_column_type(rs, 1) == SQLITE_NULL;
-	if (!tomb)
-		lrow = sqlite3_column_int64(rs, 1);
-	{
-		int c = sqlite3_column_type(rs, 3) != SQLITE_NULL ? 3 : 2;
-
-		if (sqlite3_column_bytes(rs, c) != 2 * FS_SID_LEN) {
-			sqlite3_reset(rs);
-			return 0;
-		}
-		memcpy(sidhex, sqlite3_column_text(rs, c), sizeof sidhex - 1);
-		sidhex[sizeof sidhex - 1] = '\0';
-	}
-	sqlite3_reset(rs);
+	if (sidhex[0] == '\0')
+		return 0;	/* not a sync identity: nothing to say */
 	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
 		return 0;
 
@@ -300,6 +280,13 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 			t[n].rid = sqlite3_column_int64(st, 1);
 			t[n].fid = sqlite3_column_int64(st, 2);
 			t[n].kind = sqlite3_column_int(st, 3) & 3;
+			t[n].tid = sqlite3_column_int64(st, 4);
+			t[n].tomb = sqlite3_column_type(st, 5) == SQLITE_NULL;
+			t[n].lrow = sqlite3_column_int64(st, 5);
+			t[n].sid[0] = '\0';
+			if (sqlite3_column_bytes(st, 6) == 2 * FS_SID_LEN)
+				memcpy(t[n].sid, sqlite3_column_text(st, 6),
+				    sizeof t[n].sid);
 			n++;
 		}
 		sqlite3_reset(st);

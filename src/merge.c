@@ -14,6 +14,8 @@
 
 static const char SQL_FIND_LINK[] =
     "SELECT rid FROM _fs_link WHERE pid = ?1 AND rsid = ?2";
+static const char SQL_ANY_LINK[] =
+    "SELECT EXISTS (SELECT 1 FROM _fs_link WHERE pid = ?1)";
 static const char SQL_FIND_SID[] =
     "SELECT rid FROM _fs_record WHERE sid = ?1";
 static const char SQL_REC[] =
@@ -799,13 +801,15 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 
 	if (r->table == NULL)
 		return 0;	/* nothing of it is mapped here */
-	if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, c->m->pair->pid);
-	sqlite3_bind_text(q, 2, r->sid, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		rid = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
+	if (c->has_links) {
+		if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, c->m->pair->pid);
+		sqlite3_bind_text(q, 2, r->sid, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			rid = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
 	if (rid == 0) {
 		if ((q = store_stmt(c->s, SQL_FIND_SID, err)) == NULL)
 			return -1;
@@ -828,6 +832,7 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 		sqlite3_bind_int64(q, 3, rid);
 		if (stmt_done(c->s, q, err) == -1)
 			return -1;
+		c->has_links = 1;
 		st->linked++;
 	}
 	if ((q = store_stmt(c->s, SQL_REC, err)) == NULL)
@@ -863,6 +868,17 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	    (changes = proto_get_array(batch, "changes", err)) == NULL)
 		return -1;
 	store_now_iso(c->now);
+	{
+		/* Most pairings never link by match key: skip that lookup. */
+		sqlite3_stmt *q = store_stmt(c->s, SQL_ANY_LINK, err);
+
+		if (q == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, c->m->pair->pid);
+		c->has_links = sqlite3_step(q) == SQLITE_ROW &&
+		    sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+	}
 	{
 		/* Cleared by merge_finish, or by the rollback of an error. */
 		sqlite3_stmt *q = store_stmt(c->s, SQL_BULK_ON, err);

@@ -50,6 +50,7 @@ struct merge_ctx {
 	int matching;		/* first sync: link by match columns */
 	const char *self_instance;
 	char now[64];		/* time added for records created here */
+	int has_links;		/* the pairing has match-key links */
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

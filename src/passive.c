@@ -279,7 +279,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	gap = from > recv;
 	if (!gap) {
 		struct merge_ctx mc = { s, m, since, policy, ps.last_ok == NULL,
-		    NULL, "" };
+		    NULL, "", 0 };
 
 		if (merge_apply(&mc, req, &ms, err) == -1 ||
 		    merge_finish(s, ms.max_hlc, err) == -1)
