@@ -17,11 +17,18 @@
  * they are skipped here rather than looked at one by one (a first sync
  * would otherwise have its peer re-read everything it just received).
  */
+/*
+ * The last column says the record has no other log row: its versions
+ * are then this row's, and the per-record version query is skipped (the
+ * common case of a first sync).
+ */
 static const char SQL_SCAN[] =
     "SELECT l.seq, l.rid, l.fid, l.kind, r.tid, r.lrow, coalesce(k.rsid, "
-    "r.sid) FROM _fs_log l JOIN _fs_record r ON r.rid = l.rid LEFT JOIN "
-    "_fs_link k ON k.pid = ?3 AND k.rid = l.rid WHERE l.seq > ?1 AND "
-    "l.src IS NOT ?3 ORDER BY l.seq LIMIT ?2";
+    "r.sid), l.hlc, l.origin, l.src, NOT EXISTS (SELECT 1 FROM _fs_log x "
+    "WHERE x.rid = l.rid AND x.seq <> l.seq) FROM _fs_log l JOIN "
+    "_fs_record r ON r.rid = l.rid LEFT JOIN _fs_link k ON k.pid = ?3 AND "
+    "k.rid = l.rid WHERE l.seq > ?1 AND l.src IS NOT ?3 ORDER BY l.seq "
+    "LIMIT ?2";
 static const char SQL_LAST_SEQ[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
 /* Newest row per field (fid 0 is the creation row); SQLite takes the
@@ -36,8 +43,8 @@ static const char SQL_PENDING[] =
 
 /* A log row of the chunk, with its record (the scan joins them). */
 struct touch {
-	int64_t seq, rid, fid, tid, lrow;
-	int kind, tomb;
+	int64_t seq, rid, fid, tid, lrow, hlc, origin, src;
+	int kind, tomb, has_src, only;
 	char sid[2 * FS_SID_LEN + 1];	/* as the peer knows it */
 };
 
@@ -114,6 +121,17 @@ emit_record(struct builder *b, const struct touch *t, int n,
 	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
 		return 0;
 
+	if (n == 1 && t[0].only) {
+		ver = xcalloc(1, sizeof *ver);
+		ver->fid = t[0].fid;
+		ver->hlc = t[0].hlc;
+		ver->origin = t[0].origin;
+		ver->has_src = t[0].has_src;
+		ver->src = t[0].src;
+		ver->kind = t[0].kind;
+		nver = 1;
+		goto have_versions;
+	}
 	if ((vs = store_stmt(s, SQL_VERSIONS, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(vs, 1, t[0].rid);
@@ -138,6 +156,7 @@ emit_record(struct builder *b, const struct touch *t, int n,
 		store_dberr(s, err, "read versions");
 		goto out;
 	}
+have_versions:
 	for (int i = 0; i < nver; i++)
 		if (ver[i].fid == 0)
 			created = &ver[i];
@@ -283,6 +302,11 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 			t[n].tid = sqlite3_column_int64(st, 4);
 			t[n].tomb = sqlite3_column_type(st, 5) == SQLITE_NULL;
 			t[n].lrow = sqlite3_column_int64(st, 5);
+			t[n].hlc = sqlite3_column_int64(st, 7);
+			t[n].origin = sqlite3_column_int64(st, 8);
+			t[n].has_src = sqlite3_column_type(st, 9) != SQLITE_NULL;
+			t[n].src = sqlite3_column_int64(st, 9);
+			t[n].only = sqlite3_column_int(st, 10);
 			t[n].sid[0] = '\0';
 			if (sqlite3_column_bytes(st, 6) == 2 * FS_SID_LEN)
 				memcpy(t[n].sid, sqlite3_column_text(st, 6),

@@ -64,8 +64,6 @@ static const char SQL_ORIGIN_INST[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 static const char SQL_LINK_ADD[] =
     "INSERT INTO _fs_link(pid, rsid, rid) VALUES (?1, ?2, ?3)";
-static const char SQL_FIELD_EXISTS[] =
-    "SELECT 1 FROM _fs_field WHERE fid = ?1";
 
 struct infield {
 	struct syncfield *f;
@@ -156,17 +154,8 @@ get_version(const cJSON *h, const cJSON *o, const int64_t *origins,
 static int
 field_known(struct merge_ctx *c, int64_t wire, struct fs_err *err)
 {
-	sqlite3_stmt *st;
-	int known;
-
-	if (!c->m->active)
-		return syncmap_peer_has(c->m, wire);
-	if ((st = store_stmt(c->s, SQL_FIELD_EXISTS, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, wire);
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return known;
+	(void)err;
+	return syncmap_peer_has(c->m, wire);
 }
 
 static void

@@ -79,7 +79,29 @@ load_peer_catalog(struct store *s, struct syncmap *m, struct fs_err *err)
 {
 	sqlite3_stmt *st;
 	cJSON *cat = NULL, *it;
+	int rc, cap = 64;
 
+	if (m->active) {
+		/* Wire numbers are ours: every field number this side has. */
+		st = store_prepare(s, "SELECT fid FROM _fs_field ORDER BY fid",
+		    err);
+		if (st == NULL)
+			return -1;
+		m->peer_fields = xcalloc((size_t)cap, sizeof *m->peer_fields);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (m->npeer_fields == cap) {
+				cap *= 2;
+				m->peer_fields = realloc(m->peer_fields,
+				    (size_t)cap * sizeof *m->peer_fields);
+				if (m->peer_fields == NULL)
+					abort();
+			}
+			m->peer_fields[m->npeer_fields++] =
+			    sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : store_dberr(s, err, "fields");
+	}
 	st = store_prepare(s, "SELECT peer_catalog FROM _fs_pair_state WHERE "
 	    "pid = ?1", err);
 	if (st == NULL)
@@ -143,6 +165,19 @@ syncmap_free(struct syncmap *m)
 	syncmap_destroy(m);
 }
 
+/*
+ * Out of the cache: destroyed now, or by its holder's syncmap_free when
+ * an exchange still uses it (pair is set while a caller holds it).
+ */
+static void
+drop(struct syncmap *m)
+{
+	if (m->pair != NULL)
+		m->cached = 0;
+	else
+		syncmap_destroy(m);
+}
+
 static void
 cache_free(void *head)
 {
@@ -185,7 +220,7 @@ syncmap_get(struct store *s, const struct pairing *p, int64_t epoch,
 			return m;
 		}
 		*pp = m->next;	/* stale: load it again */
-		syncmap_destroy(m);
+		drop(m);
 		break;
 	}
 	if ((m = syncmap_load(s, p, err)) == NULL)
@@ -209,7 +244,7 @@ syncmap_forget(struct store *s, int64_t pid)
 	    pp = &m->next) {
 		if (m->key_pid == pid) {
 			*pp = m->next;
-			syncmap_destroy(m);
+			drop(m);
 			return;
 		}
 	}

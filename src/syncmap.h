@@ -58,7 +58,12 @@ struct syncmap {
 	int nfields;
 	struct synctable *tables;
 	int ntables;
-	int64_t *peer_fields;	/* passive: active catalogue, sorted; NULL = unknown */
+	/*
+	 * Wire field numbers this side knows, sorted: on a passive pairing
+	 * the active's published catalogue (NULL until its hello), on an
+	 * active one our own field numbers.
+	 */
+	int64_t *peer_fields;
 	int npeer_fields;
 };
 
@@ -81,7 +86,7 @@ struct syncfield *syncmap_by_fid(const struct syncmap *m, int64_t fid);
 sqlite3_stmt *syncmap_update_stmt(struct store *s, struct syncfield *f,
     struct fs_err *err);
 struct synctable *syncmap_table(const struct syncmap *m, int64_t tid);
-/* The peer publishes field wire in its catalogue (always true when unknown). */
+/* Field number wire is known (see peer_fields; true when unknown). */
 int syncmap_peer_has(const struct syncmap *m, int64_t wire);
 
 #endif
