@@ -274,9 +274,12 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 	    (double)(pt - (t0 + t1) / 2));
 	cJSON_AddNumberToObject(rep, "flows", flows);
 	cJSON_AddItemToObject(rep, "warnings", warnings);
-	if (flows == 0)
+	if (flows == 0) {
 		cJSON_AddStringToObject(rep, "problem", "map mismatch: no "
 		    "mapped field can flow in either direction");
+		cJSON_AddStringToObject(rep, "kind",
+		    active_error_kind(FS_ECONFLICT));
+	}
 	{
 		sqlite3_stmt *st;
 
@@ -545,7 +548,8 @@ active_sync(struct store *s, const struct pairing *p, struct client **clp,
 			goto record;
 		helloed = 1;
 	}
-	for (int64_t r = 0; more && r < MAX_ROUNDS; r++) {
+	for (int64_t r = 0; more && r < MAX_ROUNDS &&
+	    !(prog->stop != NULL && *prog->stop); r++) {
 		if (round_trip(s, p, *clp, &more, prog, err) == -1) {
 			if (err && err->code == FS_EAGAIN_HELLO && !helloed) {
 				if (hello(s, p, *clp, NULL, err) == -1)

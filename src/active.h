@@ -11,6 +11,7 @@
 #ifndef FS_ACTIVE_H
 #define FS_ACTIVE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
@@ -25,6 +26,9 @@ struct sync_progress {
 	int done;
 	void (*cb)(void *ctx, const struct sync_progress *p);
 	void *ctx;
+	/* When set and *stop turns non-zero, the pass ends after the round
+	 * under way (what was applied is committed; the rest waits). */
+	const volatile sig_atomic_t *stop;
 };
 
 /*

@@ -153,6 +153,7 @@ run_job(struct daemon *d)
 	jc.id = id;
 	prog.cb = job_progress;
 	prog.ctx = &jc;
+	prog.stop = &stopping;
 	rc = active_sync(d->loop_store, p, &r->cl, 1, &prog, &err);
 	active_unlock(fd);
 	if (rc == 0) {
@@ -205,6 +206,7 @@ run_due(struct daemon *d)
 			continue;
 		}
 		memset(&prog, 0, sizeof prog);
+		prog.stop = &stopping;
 		fs_err_clear(&err);
 		rc = active_sync(d->loop_store, p, &r->cl, r->failures > 0,
 		    &prog, &err);

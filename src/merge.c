@@ -708,6 +708,15 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 		sqlite3_bind_int64(seen, 4, in->origin);
 		found = sqlite3_step(seen) == SQLITE_ROW;
 		sqlite3_reset(seen);
+		/*
+		 * A field the creation wrote has no log row of its own: the
+		 * creation's version stands for it, and any later row of the
+		 * field here supersedes it (a re-sent creation after a lost
+		 * response must not clash with, or undo, a newer edit).
+		 */
+		if (!found && created != NULL && l != created &&
+		    in->hlc == created->hlc && in->origin == created->origin)
+			found = 1;
 		if (found)
 			continue;	/* applied before, since superseded */
 		/* A local change that never flows to this peer cannot clash. */

@@ -267,7 +267,13 @@ pairstate_status(struct store *s, struct fs_err *err)
 			    "connected yet" : "never synced");
 		} else if (strcmp(p->role, "passive") == 0 &&
 		    pairstate_age_s(last_attempt[0] ? last_attempt : ps.last_ok) >
-		    3.0 * (ps.peer_interval > 20 ? ps.peer_interval : 20)) {
+		    3.0 * (ps.peer_interval > 0 ? ps.peer_interval : 20) +
+		    FS_STATE_REFRESH_S) {
+			/*
+			 * Silent for three of the active's intervals (20 s
+			 * when it never said); an idle poll refreshes the
+			 * time of contact only every FS_STATE_REFRESH_S.
+			 */
 			state = "red";
 			snprintf(reason, sizeof reason, "unreachable: no contact "
 			    "from the active side since %s", last_attempt[0] ?

@@ -118,11 +118,46 @@ proto_encode_value(struct buf *b, sqlite3_value *v)
 	}
 }
 
+/*
+ * Numbers only as the encoder writes them: an optional '-', then a digit
+ * (or "inf" for a real).  strtoll and strtod would also skip blanks and
+ * take '+'.
+ */
+static int
+number_start(const char *s, int real)
+{
+	if (*s == '-')
+		s++;
+	return (*s >= '0' && *s <= '9') || (real && *s == 'i');
+}
+
+/* Plain base64 as the encoder writes it: no blanks, no line breaks. */
+static int
+base64_plain(const char *s, size_t n)
+{
+	size_t pad = 0;
+
+	if (n % 4 != 0)
+		return 0;
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < n - pad; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return 0;
+	}
+	return 1;
+}
+
 static int
 decode_base64(const char *s, size_t n, struct fs_value *out)
 {
 	gnutls_datum_t in = { (unsigned char *)s, (unsigned int)n }, res;
 
+	if (!base64_plain(s, n))
+		return -1;
 	if (n == 0) {
 		out->owned = xstrdup("");
 		out->p = out->owned;
@@ -162,14 +197,18 @@ proto_decode_value(const cJSON *j, struct fs_value *out, struct fs_err *err)
 		errno = 0;
 		out->type = SQLITE_INTEGER;
 		out->i = strtoll(s + 2, &end, 10);
-		if (errno != 0 || end == s + 2 || *end != '\0')
+		if (!number_start(s + 2, 0) || errno != 0 || end == s + 2 ||
+		    *end != '\0')
 			return fs_err_set(err, FS_EINVAL, "bad integer value");
 		return 0;
 	case 'r':
 		errno = 0;
 		out->type = SQLITE_FLOAT;
 		out->d = strtod(s + 2, &end);
-		if (end == s + 2 || *end != '\0' || isnan(out->d))
+		/* ERANGE: the text names no double (overflow, or underflow
+		 * that lost bits); "inf" itself is fine. */
+		if (!number_start(s + 2, 1) || errno == ERANGE ||
+		    end == s + 2 || *end != '\0' || isnan(out->d))
 			return fs_err_set(err, FS_EINVAL, "bad real value");
 		return 0;
 	case 't':
@@ -423,7 +462,8 @@ proto_get_i64(const cJSON *obj, const char *key, int64_t min, int64_t max,
 	long long v;
 
 	if (cJSON_IsString(j)) {
-		if (util_parse_int(j->valuestring, min, max, &v) == -1)
+		if (j->valuestring == NULL || !number_start(j->valuestring, 0) ||
+		    util_parse_int(j->valuestring, min, max, &v) == -1)
 			return fs_err_set(err, FS_EINVAL, "'%s' must be an "
 			    "integer from %" PRId64 " to %" PRId64, key, min,
 			    max);

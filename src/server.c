@@ -64,7 +64,8 @@ struct server {
 	char opaque[33];
 	struct server_throttle *throttle;
 	struct server_replay *replay;
-	char lastlog[256];		/* libmicrohttpd's last complaint */
+	char lastlog[256];		/* libmicrohttpd's complaints at start */
+	atomic_int starting;		/* inside MHD_start_daemon */
 	struct {
 		atomic_ulong requests, handled, challenged, auth_ok;
 		atomic_ulong auth_failed, stale, throttled, too_large;
@@ -101,19 +102,34 @@ server_logf(struct server *srv, const char *fmt, ...)
 static void server_mhd_log(void *, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
 
-/* libmicrohttpd's own messages: kept for server_start's error, passed on. */
+/*
+ * libmicrohttpd's own messages.  Those of a start that fails are kept
+ * for server_start's one error line (not logged as well); later ones
+ * are logged.
+ */
 static void
 server_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct server *srv = cls;
+	char msg[256];
+	const char *m = msg;
 	size_t n;
 
-	vsnprintf(srv->lastlog, sizeof srv->lastlog, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	if (!srv->starting) {
+		server_logf(srv, "httpd: %s", msg);
+		return;
+	}
+	/* "Failed to bind to port 0: E": the port is in our own message. */
+	if (strncmp(m, "Failed to bind to port ", 23) == 0 &&
+	    strstr(m, ": ") != NULL)
+		m = strstr(m, ": ") + 2;
 	n = strlen(srv->lastlog);
-	while (n > 0 && (srv->lastlog[n - 1] == '\n' ||
-	    srv->lastlog[n - 1] == '\r'))
-		srv->lastlog[--n] = '\0';
-	server_logf(srv, "httpd: %s", srv->lastlog);
+	snprintf(srv->lastlog + n, sizeof srv->lastlog - n, "%s%s",
+	    n > 0 ? "; " : "", m);
 }
 
 /* A peer-chosen string made safe for one log line. */
@@ -571,11 +587,11 @@ server_start(const struct server_config *cfg, struct fs_err *err)
 	 * The TLS options come last: without TLS the first of them is
 	 * MHD_OPTION_END and libmicrohttpd reads no further.
 	 */
+	srv->starting = 1;
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL,
 	    server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->sa,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
 	    MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof srv->seed,
 	    (const char *)srv->seed,
@@ -586,6 +602,7 @@ server_start(const struct server_config *cfg, struct fs_err *err)
 	    (const char *)srv->tls_key,
 	    MHD_OPTION_HTTPS_MEM_CERT, (const char *)srv->tls_cert,
 	    MHD_OPTION_END);
+	srv->starting = 0;
 	if (srv->mhd == NULL) {
 		fs_err_set(err, FS_EIO, "cannot listen on %s%s%s",
 		    cfg->listen, srv->lastlog[0] ? ": " : "", srv->lastlog);

@@ -681,7 +681,7 @@
         h("td", { "data-label": t("map_col_column") }, h("strong", { text: pf.table + "." + pf.column })),
         h("td", { "data-label": t("map_col_type"), text: pf.type || "—" }),
         h("td", { "data-label": t("map_col_mode"), text: pf.mode }),
-        h("td", { "data-label": "", cls: "muted", text: mapped })));
+        h("td", { "data-label": "", cls: "muted linked", text: mapped })));
     });
     add(right, h("div", { cls: "scroll" }, h("table", { cls: "grid stack" },
       h("thead", null, h("tr", null, [t("map_col_field"), t("map_col_column"), t("map_col_type"),
