@@ -15,6 +15,7 @@
 
 #include "active.h"
 #include "buf.h"
+#include "catalog.h"
 #include "changes.h"
 #include "client.h"
 #include "fieldmap.h"
@@ -234,7 +235,7 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 	int64_t t0, t1, pt, proto, epoch;
 	int ret = -1, flows;
 
-	if (id == NULL || (cat = passive_catalogue(s, p->pid, err)) == NULL)
+	if (id == NULL || (cat = catalog_fields_json(s, p->pid, err)) == NULL)
 		goto out;
 	name = store_meta_get(s, "name", NULL);
 	cJSON_AddNumberToObject(req, "protocol", FS_PROTO_VERSION);

@@ -577,19 +577,22 @@ catalog_table_list(struct store *s, struct fs_err *err)
 	return arr;
 }
 
+static const char SQL_CATALOGUE[] =
+    "SELECT f.fid, t.name, f.name, f.decl_type, f.role, m.mode, "
+    "m.remote_fid FROM _fs_field f JOIN _fs_table t USING (tid) LEFT JOIN "
+    "_fs_map m ON m.fid = f.fid AND m.pid = ?1 WHERE t.enrolled = 1 AND "
+    "f.present = 1 AND f.role <> 'rowid' ORDER BY f.fid";
+
 cJSON *
-catalog_fields_json(struct store *s, struct fs_err *err)
+catalog_fields_json(struct store *s, int64_t pid, struct fs_err *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = store_prepare(s, SQL_CATALOGUE, err);
 	cJSON *arr;
 	int rc;
 
-	st = store_prepare(s, "SELECT f.fid, t.name, f.name, f.decl_type, "
-	    "f.role FROM _fs_field f JOIN _fs_table t USING (tid) WHERE "
-	    "t.enrolled = 1 AND f.present = 1 AND f.role <> 'rowid' "
-	    "ORDER BY f.fid", err);
 	if (st == NULL)
 		return NULL;
+	sqlite3_bind_int64(st, 1, pid);
 	arr = cJSON_CreateArray();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *o = cJSON_CreateObject();
@@ -604,12 +607,19 @@ catalog_fields_json(struct store *s, struct fs_err *err)
 		    (const char *)sqlite3_column_text(st, 3));
 		cJSON_AddStringToObject(o, "role",
 		    (const char *)sqlite3_column_text(st, 4));
+		cJSON_AddStringToObject(o, "mode", sqlite3_column_text(st, 5) ?
+		    (const char *)sqlite3_column_text(st, 5) : "off");
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			cJSON_AddNumberToObject(o, "remote_field",
+			    (double)sqlite3_column_int64(st, 6));
+		else
+			cJSON_AddNullToObject(o, "remote_field");
 		cJSON_AddItemToArray(arr, o);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		cJSON_Delete(arr);
-		store_dberr(s, err, "list fields");
+		store_dberr(s, err, "catalogue");
 		return NULL;
 	}
 	return arr;

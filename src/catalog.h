@@ -63,8 +63,12 @@ const struct catalog_field *catalog_field_by_name(
 const struct catalog_field *catalog_field_by_fid(
     const struct catalog_table *t, int64_t fid);
 
-/* Every present field of every enrolled table, as the published catalogue:
- * [{field, table, column, type, role}] */
-cJSON *catalog_fields_json(struct store *s, struct fs_err *err);
+/*
+ * Every present field of every enrolled table (not the row id), as the
+ * catalogue hello publishes: [{field, table, column, type, role, mode,
+ * remote_field}], mode and remote_field as mapped in pairing pid ("off"
+ * and null when unmapped, or for pid 0).
+ */
+cJSON *catalog_fields_json(struct store *s, int64_t pid, struct fs_err *err);
 
 #endif

@@ -10,20 +10,6 @@
 #include "conflict.h"
 #include "util.h"
 
-static void
-print_value(cJSON *v)
-{
-	char *s;
-
-	if (cJSON_IsString(v)) {
-		printf("'%s'", v->valuestring);
-		return;
-	}
-	s = cJSON_PrintUnformatted(v);
-	printf("%s", s ? s : "?");
-	free(s);
-}
-
 int
 cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -72,10 +58,10 @@ cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		    cJSON_GetObjectItem(it, "policy")->valuestring,
 		    cJSON_GetObjectItem(it, "winner")->valuestring);
 		printf("    local  ");
-		print_value(cJSON_GetObjectItem(it, "local"));
+		cmd_print_value(cJSON_GetObjectItem(it, "local"));
 		printf("  at %s\n    remote ",
 		    cJSON_GetObjectItem(it, "local_time")->valuestring);
-		print_value(cJSON_GetObjectItem(it, "remote"));
+		cmd_print_value(cJSON_GetObjectItem(it, "remote"));
 		printf("  at %s\n",
 		    cJSON_GetObjectItem(it, "remote_time")->valuestring);
 		if (cJSON_IsString(res))

@@ -10,20 +10,6 @@
 #include "history.h"
 #include "util.h"
 
-static void
-print_value(cJSON *v)
-{
-	char *s;
-
-	if (cJSON_IsString(v)) {
-		printf("'%s'", v->valuestring);
-		return;
-	}
-	s = cJSON_PrintUnformatted(v);
-	printf("%s", s ? s : "?");
-	free(s);
-}
-
 int
 cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -72,9 +58,9 @@ cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 		else {
 			printf("%s: ", cJSON_IsString(col) ? col->valuestring :
 			    "?");
-			print_value(cJSON_GetObjectItem(en, "old"));
+			cmd_print_value(cJSON_GetObjectItem(en, "old"));
 			printf(" -> ");
-			print_value(cJSON_GetObjectItem(en, "new"));
+			cmd_print_value(cJSON_GetObjectItem(en, "new"));
 			if (kind[0] == 'h')
 				printf(" (hard delete)");
 		}

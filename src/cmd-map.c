@@ -96,7 +96,7 @@ int
 cmd_map_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *e = cmd_find("map list");
-	cJSON *map, *f, *w;
+	cJSON *map;
 	int json, r;
 
 	if ((r = cmd_parse_json(e, argc, argv, &json, 1)) != 0)
@@ -108,21 +108,7 @@ cmd_map_list(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_print_json(map);
 		return FS_EXIT_OK;
 	}
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(map, "fields")) {
-		cJSON *rf = cJSON_GetObjectItem(f, "remote_field");
-		char remote[40] = "";
-
-		if (cJSON_IsNumber(rf))
-			snprintf(remote, sizeof remote, "-> active field %.0f",
-			    rf->valuedouble);
-		printf("%6.0f  %s.%s  %-8s %s\n",
-		    cJSON_GetObjectItem(f, "field")->valuedouble,
-		    cJSON_GetObjectItem(f, "table")->valuestring,
-		    cJSON_GetObjectItem(f, "column")->valuestring,
-		    cJSON_GetObjectItem(f, "mode")->valuestring, remote);
-	}
-	cJSON_ArrayForEach(w, cJSON_GetObjectItem(map, "warnings"))
-		printf("warning: %s\n", w->valuestring);
+	cmd_print_map(map, "");
 	cJSON_Delete(map);
 	return FS_EXIT_OK;
 }

@@ -109,28 +109,6 @@ cmd_pair_list(struct cmd_ctx *ctx, int argc, char **argv)
 	return FS_EXIT_OK;
 }
 
-static void
-print_map(cJSON *map)
-{
-	cJSON *f, *w;
-
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(map, "fields")) {
-		cJSON *rf = cJSON_GetObjectItem(f, "remote_field");
-		char remote[32] = "";
-
-		if (cJSON_IsNumber(rf))
-			snprintf(remote, sizeof remote, "-> active field %.0f",
-			    rf->valuedouble);
-		printf("  %6.0f  %s.%s  %-8s %s\n",
-		    cJSON_GetObjectItem(f, "field")->valuedouble,
-		    cJSON_GetObjectItem(f, "table")->valuestring,
-		    cJSON_GetObjectItem(f, "column")->valuestring,
-		    cJSON_GetObjectItem(f, "mode")->valuestring, remote);
-	}
-	cJSON_ArrayForEach(w, cJSON_GetObjectItem(map, "warnings"))
-		printf("warning: %s\n", w->valuestring);
-}
-
 int
 cmd_pair_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -169,7 +147,7 @@ cmd_pair_show(struct cmd_ctx *ctx, int argc, char **argv)
 			printf("%-9s -\n", k->string);
 	}
 	printf("map:\n");
-	print_map(map);
+	cmd_print_map(map, "  ");
 	cJSON_Delete(map);
 	cJSON_Delete(o);
 	return FS_EXIT_OK;

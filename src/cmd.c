@@ -233,3 +233,39 @@ cmd_parse_json(const struct cmd_entry *e, int argc, char **argv, int *json,
 	return 0;
 }
 
+
+void
+cmd_print_value(const cJSON *v)
+{
+	char *s;
+
+	if (cJSON_IsString(v)) {
+		printf("'%s'", v->valuestring);
+		return;
+	}
+	s = cJSON_PrintUnformatted(v);
+	printf("%s", s ? s : "?");
+	free(s);
+}
+
+void
+cmd_print_map(const cJSON *map, const char *indent)
+{
+	const cJSON *f, *w;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(map, "fields")) {
+		const cJSON *rf = cJSON_GetObjectItem(f, "remote_field");
+		char remote[40] = "";
+
+		if (cJSON_IsNumber(rf))
+			snprintf(remote, sizeof remote, "-> active field %.0f",
+			    rf->valuedouble);
+		printf("%s%6.0f  %s.%s  %-8s %s\n", indent,
+		    cJSON_GetObjectItem(f, "field")->valuedouble,
+		    cJSON_GetObjectItem(f, "table")->valuestring,
+		    cJSON_GetObjectItem(f, "column")->valuestring,
+		    cJSON_GetObjectItem(f, "mode")->valuestring, remote);
+	}
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(map, "warnings"))
+		printf("warning: %s\n", w->valuestring);
+}

@@ -43,6 +43,10 @@ int cmd_fail(struct cmd_ctx *ctx);
 int cmd_usage(const struct cmd_entry *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const struct cmd_entry *cmd_find(const char *name);
+/* A display-JSON value (see value.h) on stdout: 'text', 42, null, ... */
+void cmd_print_value(const cJSON *v);
+/* A field map (fieldmap_list) as lines, then its warnings. */
+void cmd_print_map(const cJSON *map, const char *indent);
 /* Print JSON to stdout followed by a newline, then free it. */
 void cmd_print_json(cJSON *j);
 /* Print full help for e (or the command list when e is NULL). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "changes.h"
 #include "fieldmap.h"
 #include "merge.h"
@@ -15,54 +16,6 @@
 #include "proto.h"
 #include "syncmap.h"
 #include "util.h"
-
-static const char SQL_CATALOGUE[] =
-    "SELECT f.fid, t.name, f.name, f.decl_type, f.role, m.mode, "
-    "m.remote_fid FROM _fs_field f JOIN _fs_table t USING (tid) LEFT JOIN "
-    "_fs_map m ON m.fid = f.fid AND m.pid = ?1 WHERE t.enrolled = 1 AND "
-    "f.present = 1 AND f.role <> 'rowid' ORDER BY f.fid";
-
-cJSON *
-passive_catalogue(struct store *s, int64_t pid, struct fs_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_CATALOGUE, err);
-	cJSON *arr;
-	int rc;
-
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, pid);
-	arr = cJSON_CreateArray();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "field",
-		    (double)sqlite3_column_int64(st, 0));
-		cJSON_AddStringToObject(o, "table",
-		    (const char *)sqlite3_column_text(st, 1));
-		cJSON_AddStringToObject(o, "column",
-		    (const char *)sqlite3_column_text(st, 2));
-		cJSON_AddStringToObject(o, "type",
-		    (const char *)sqlite3_column_text(st, 3));
-		cJSON_AddStringToObject(o, "role",
-		    (const char *)sqlite3_column_text(st, 4));
-		cJSON_AddStringToObject(o, "mode", sqlite3_column_text(st, 5) ?
-		    (const char *)sqlite3_column_text(st, 5) : "off");
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-			cJSON_AddNumberToObject(o, "remote_field",
-			    (double)sqlite3_column_int64(st, 6));
-		else
-			cJSON_AddNullToObject(o, "remote_field");
-		cJSON_AddItemToArray(arr, o);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		cJSON_Delete(arr);
-		store_dberr(s, err, "catalogue");
-		return NULL;
-	}
-	return arr;
-}
 
 /* The passive pairing named by the Digest user, enabled. */
 static struct pairing *
@@ -176,7 +129,7 @@ passive_hello(struct store *s, const char *pair, const char *body,
 	sqlite3_bind_text(st, 4, txt, -1, SQLITE_STATIC);
 	if (store_step_done(s, st, err) == -1)
 		goto out;
-	if ((cat = passive_catalogue(s, p->pid, err)) == NULL)
+	if ((cat = catalog_fields_json(s, p->pid, err)) == NULL)
 		goto out;
 	if (store_commit(s, err) == -1) {
 		in_tx = 0;

@@ -21,8 +21,5 @@ int passive_hello(struct store *s, const char *pair, const char *body,
     size_t len, struct buf *out, struct fs_err *err);
 int passive_exchange(struct store *s, const char *pair, const char *body,
     size_t len, struct buf *out, struct fs_err *err);
-/* The published catalogue of pairing pid: [{field, table, column, type,
- * role, mode, remote_field}] for every enrolled field. */
-cJSON *passive_catalogue(struct store *s, int64_t pid, struct fs_err *err);
 
 #endif

@@ -308,7 +308,7 @@ peermap_view(struct store *s, const char *pair, struct fs_err *err)
 		return NULL;
 	passive = strcmp(p->role, "passive") == 0;
 	if ((map = fieldmap_list(s, pair, err)) == NULL ||
-	    (local = catalog_fields_json(s, err)) == NULL)
+	    (local = catalog_fields_json(s, 0, err)) == NULL)
 		goto out;
 	fs_err_clear(&e2);
 	peer = pairstate_peer_catalog(s, p->pid, &e2);

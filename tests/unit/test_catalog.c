@@ -113,7 +113,7 @@ test_enrol_basic(void **state)
 	cJSON_Delete(list);
 
 	/* The published catalogue leaves out the row id. */
-	list = catalog_fields_json(t->s, &t->err);
+	list = catalog_fields_json(t->s, 0, &t->err);
 	assert_int_equal(cJSON_GetArraySize(list), 4);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
 	    "column")->valuestring, "name");
@@ -548,7 +548,7 @@ test_remove(void **state)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0),
 	    "table")->valuestring, "d");
 	cJSON_Delete(list);
-	list = catalog_fields_json(t->s, &t->err);
+	list = catalog_fields_json(t->s, 0, &t->err);
 	for (int i = 0; i < cJSON_GetArraySize(list); i++)
 		assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(
 		    list, i), "table")->valuestring, "d");

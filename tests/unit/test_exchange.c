@@ -182,7 +182,7 @@ hello_body(struct fx *f, const char *id)
 	cJSON *req = cJSON_CreateObject(), *cat;
 	char *body;
 
-	cat = passive_catalogue(f->a->s, f->ap->pid, &f->a->err);
+	cat = catalog_fields_json(f->a->s, f->ap->pid, &f->a->err);
 	assert_non_null(cat);
 	cJSON_AddNumberToObject(req, "protocol", FS_PROTO_VERSION);
 	cJSON_AddStringToObject(req, "instance", id);
