@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "syncmap.h"
 #include "util.h"
+#include "value.h"
 
 #define MAX_RESP FS_PROTO_MAX_BODY
 #define MAX_ROUNDS 100000
@@ -147,20 +148,6 @@ call(struct client *cl, const char *path, const char *body, size_t len,
 	return j;
 }
 
-static void
-warnf(cJSON *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-warnf(cJSON *w, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(w, cJSON_CreateString(msg));
-}
 
 /*
  * Compare our map with the passive's: how many fields can flow at all,
@@ -197,7 +184,8 @@ check_map(const cJSON *ours, const cJSON *theirs, cJSON *warnings)
 			if (cJSON_IsString(cJSON_GetObjectItem(b, "type")) &&
 			    strcasecmp(cJSON_GetObjectItem(b, "type")->valuestring,
 			    cJSON_GetObjectItem(a, "type")->valuestring) != 0)
-				warnf(warnings, "%s.%s (field %.0f): types differ "
+				value_add_message(warnings,
+				    "%s.%s (field %.0f): types differ "
 				    "(%s here, %s on the peer)",
 				    cJSON_GetObjectItem(a, "table")->valuestring,
 				    cJSON_GetObjectItem(a, "column")->valuestring,
@@ -205,12 +193,14 @@ check_map(const cJSON *ours, const cJSON *theirs, cJSON *warnings)
 				    cJSON_GetObjectItem(b, "type")->valuestring);
 		}
 		if (!seen)
-			warnf(warnings, "%s.%s (field %.0f): not mapped on the "
+			value_add_message(warnings,
+			    "%s.%s (field %.0f): not mapped on the "
 			    "passive side; nothing flows",
 			    cJSON_GetObjectItem(a, "table")->valuestring,
 			    cJSON_GetObjectItem(a, "column")->valuestring, fid);
 		else if (!ok)
-			warnf(warnings, "%s.%s (field %.0f): modes %s here and "
+			value_add_message(warnings,
+			    "%s.%s (field %.0f): modes %s here and "
 			    "on the peer let nothing flow",
 			    cJSON_GetObjectItem(a, "table")->valuestring,
 			    cJSON_GetObjectItem(a, "column")->valuestring, fid,

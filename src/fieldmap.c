@@ -12,6 +12,7 @@
 #include "pairing.h"
 #include "pairstate.h"
 #include "util.h"
+#include "value.h"
 
 static const char *const mode_names[] = {
 	[FS_MODE_OFF] = "off", [FS_MODE_TWO_WAY] = "two-way",
@@ -206,21 +207,6 @@ fieldmap_remove(struct store *s, const char *pair, const char *tc,
 	    "fid = ?2", -1, err);
 }
 
-static void
-warn(cJSON *warnings, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-warn(cJSON *warnings, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
-}
 
 cJSON *
 fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
@@ -272,15 +258,19 @@ fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
 			cJSON_AddNullToObject(f, "remote_field");
 		cJSON_AddItemToArray(fields, f);
 		if (!sqlite3_column_int(st, 6))
-			warn(warnings, "%s.%s: table or column no longer "
+			value_add_message(warnings,
+			    "%s.%s: table or column no longer "
 			    "enrolled; nothing flows", tn, cn);
 		else if (strcmp(mode, "off") == 0)
-			warn(warnings, "%s.%s: mode off; nothing flows", tn, cn);
+			value_add_message(warnings,
+			    "%s.%s: mode off; nothing flows", tn, cn);
 		if (passive && !has_remote)
-			warn(warnings, "%s.%s: not linked to an active field "
+			value_add_message(warnings,
+			    "%s.%s: not linked to an active field "
 			    "(--remote-field N); nothing flows", tn, cn);
 		if (passive && has_remote && sqlite3_column_int(st, 7) > 1)
-			warn(warnings, "%s.%s: active field %lld is mapped "
+			value_add_message(warnings,
+			    "%s.%s: active field %lld is mapped "
 			    "more than once", tn, cn,
 			    (long long)sqlite3_column_int64(st, 5));
 	}

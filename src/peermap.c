@@ -19,6 +19,7 @@
 #include "pairstate.h"
 #include "peermap.h"
 #include "util.h"
+#include "value.h"
 
 const char *
 peermap_affinity(const char *t)
@@ -61,20 +62,6 @@ num(const cJSON *o, const char *k, double *out)
 	return 1;
 }
 
-static void
-warn(cJSON *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-warn(cJSON *w, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(w, cJSON_CreateString(msg));
-}
 
 /* The mode a passive field should have to mirror the active's. */
 static const char *
@@ -111,18 +98,21 @@ check_field(cJSON *w, const cJSON *f, const cJSON **match, int n,
 		return;
 	if (n == 0) {
 		if (passive)
-			warn(w, "%s.%s: active field %.0f is not in the active "
+			value_add_message(w,
+			    "%s.%s: active field %.0f is not in the active "
 			    "side's field list; nothing flows", str(f, "table"),
 			    str(f, "column"), cJSON_GetObjectItem(f,
 			    "remote_field")->valuedouble);
 		else
-			warn(w, "%s.%s (field %.0f): not mapped on the passive "
+			value_add_message(w,
+			    "%s.%s (field %.0f): not mapped on the passive "
 			    "side; nothing flows", str(f, "table"),
 			    str(f, "column"), fid);
 		return;
 	}
 	if (!passive && n > 1)
-		warn(w, "%s.%s (field %.0f): mapped %d times on the passive "
+		value_add_message(w,
+		    "%s.%s (field %.0f): mapped %d times on the passive "
 		    "side", str(f, "table"), str(f, "column"), fid, n);
 	for (int i = 0; i < n; i++) {
 		int pm = fieldmap_mode_parse(str(match[i], "mode"));
@@ -130,7 +120,8 @@ check_field(cJSON *w, const cJSON *f, const cJSON **match, int n,
 		if (fieldmap_can_flow(lm, pm) || fieldmap_can_flow(pm, lm))
 			flows = 1;
 		if (types_differ(str(f, "type"), str(match[i], "type")))
-			warn(w, "%s.%s (field %.0f): types differ: %s here, %s "
+			value_add_message(w,
+			    "%s.%s (field %.0f): types differ: %s here, %s "
 			    "on %s (%s.%s)", str(f, "table"), str(f, "column"),
 			    fid, *str(f, "type") ? str(f, "type") : "none",
 			    *str(match[i], "type") ? str(match[i], "type") :
@@ -138,7 +129,8 @@ check_field(cJSON *w, const cJSON *f, const cJSON **match, int n,
 			    str(match[i], "column"));
 	}
 	if (!flows)
-		warn(w, "%s.%s (field %.0f): mode %s here and %s on %s let "
+		value_add_message(w,
+		    "%s.%s (field %.0f): mode %s here and %s on %s let "
 		    "nothing flow", str(f, "table"), str(f, "column"), fid,
 		    mode, str(match[0], "mode"), peer);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,4 +155,16 @@ value_column_text(struct buf *out, sqlite3_stmt *st, int col, size_t max)
 		buf_addstr(out, n > max / 2 ? "'..." : "'");
 	}
 	}
+}
+
+void
+value_add_message(cJSON *arr, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
 }

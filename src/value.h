@@ -19,5 +19,8 @@ cJSON *value_column_json(sqlite3_stmt *st, int col);
 /* One line of text for a terminal: NULL, 42, 'text', x'00ff'; long values
  * are cut at max bytes with "..." appended. */
 void value_column_text(struct buf *out, sqlite3_stmt *st, int col, size_t max);
+/* Append a formatted message (at most 511 bytes) to a JSON array. */
+void value_add_message(cJSON *arr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif
