@@ -138,6 +138,22 @@ settings_of(struct api_call *c, struct setting *set, int *n)
 	return 0;
 }
 
+/* Commit the open transaction and answer with the pairing as it now is. */
+static void
+reply_committed(struct api_call *c, const char *name, int status)
+{
+	struct pairing *p;
+	struct fs_err err;
+
+	fs_err_clear(&err);
+	if (store_commit(c->a->s, &err) == -1)
+		return api_fail(c, &err);
+	if ((p = pairing_get(c->a->s, name, &err)) == NULL)
+		return api_fail(c, &err);
+	api_ok(c, status, pairing_json(p));
+	pairing_free(p);
+}
+
 /* POST /api/pairings {name, role, url?, password, interval?, policy?, ...} */
 static void
 add(struct api_call *c)
@@ -175,16 +191,7 @@ add(struct api_call *c)
 		    &err) == -1)
 			goto fail;
 	}
-	if (store_commit(c->a->s, &err) == -1)
-		return api_fail(c, &err);
-	{
-		struct pairing *p = pairing_get(c->a->s, name, &err);
-
-		if (p == NULL)
-			return api_fail(c, &err);
-		api_ok(c, 201, pairing_json(p));
-		pairing_free(p);
-	}
+	reply_committed(c, name, 201);
 	return;
 fail:
 	store_rollback(c->a->s);
@@ -222,16 +229,7 @@ edit(struct api_call *c, const char *name)
 			goto fail;
 		pairing_free(p);
 	}
-	if (store_commit(c->a->s, &err) == -1)
-		return api_fail(c, &err);
-	{
-		struct pairing *p = pairing_get(c->a->s, name, &err);
-
-		if (p == NULL)
-			return api_fail(c, &err);
-		api_ok(c, 200, pairing_json(p));
-		pairing_free(p);
-	}
+	reply_committed(c, name, 200);
 	return;
 fail:
 	store_rollback(c->a->s);

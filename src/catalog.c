@@ -309,13 +309,6 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
 		goto out;
 	buf_reset(&b);
-	/* Creation rows for records registered now: rids above the old max. */
-	buf_printf(&b, "CREATE TEMP TABLE IF NOT EXISTS _fs_maxrid(v); "
-	    "DELETE FROM _fs_maxrid; INSERT INTO _fs_maxrid "
-	    "SELECT coalesce(max(rid), 0) FROM _fs_record");
-	if (store_exec(s, b.data, err) == -1)
-		goto out;
-	buf_reset(&b);
 	/*
 	 * Sync identities as the insert trigger makes them (capture.c): the
 	 * prefix and a clock value each, the clock then moved past them all.
@@ -327,16 +320,22 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	    "tid = :tid AND lrow IS NOT NULL)) ORDER BY k", qk, qt, qk);
 	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
 		goto out;
+	/* The records registered now are those without a log row yet. */
 	if (exec_bound(s, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind) "
-	    "SELECT rid, 0, (SELECT hlc FROM _fs_clock), 0, 1 FROM _fs_record "
-	    "WHERE rid > (SELECT v FROM temp._fs_maxrid) ORDER BY rid",
-	    t->tid, NULL, err) == -1)
+	    "SELECT rid, 0, (SELECT hlc FROM _fs_clock), 0, 1 FROM _fs_record r "
+	    "WHERE tid = :tid AND NOT EXISTS (SELECT 1 FROM _fs_log l WHERE "
+	    "l.rid = r.rid) ORDER BY rid", t->tid, NULL, err) == -1)
 		goto out;
-	if (exec_bound(s, "UPDATE _fs_clock SET hlc = hlc + 1 + (SELECT "
-	    "count(*) FROM _fs_record WHERE rid > (SELECT v FROM "
-	    "temp._fs_maxrid)) WHERE id = 1", t->tid, NULL, err) == -1)
-		goto out;
-	ret = store_exec(s, "DROP TABLE temp._fs_maxrid", err);
+	{
+		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_clock SET hlc = "
+		    "hlc + 1 + ?1 WHERE id = 1", err);
+
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, sqlite3_changes(s->db));
+		ret = store_step_done(s, st, err);
+		sqlite3_finalize(st);
+	}
 out:
 	buf_free(&b);
 	free(qk);

@@ -34,7 +34,7 @@ static const char SQL_LAST_SEQ[] =
 /* Newest row per field (fid 0 is the creation row); SQLite takes the
  * other columns from the row holding max(seq). */
 static const char SQL_VERSIONS[] =
-    "SELECT fid, max(seq), hlc, origin, src, kind, new FROM _fs_log "
+    "SELECT fid, max(seq), hlc, origin, src, kind FROM _fs_log "
     "WHERE rid = ?1 GROUP BY fid";
 static const char SQL_ORIGIN[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
@@ -51,7 +51,6 @@ struct touch {
 struct version {
 	int64_t fid, hlc, origin, src;
 	int has_src, kind;
-	sqlite3_value *new;	/* valid until the statement steps */
 };
 
 struct builder {
@@ -149,7 +148,6 @@ emit_record(struct builder *b, const struct touch *t, int n,
 		v->has_src = sqlite3_column_type(vs, 4) != SQLITE_NULL;
 		v->src = sqlite3_column_int64(vs, 4);
 		v->kind = sqlite3_column_int(vs, 5) & 3;
-		v->new = NULL;
 	}
 	sqlite3_reset(vs);
 	if (rc != SQLITE_DONE) {

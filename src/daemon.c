@@ -36,6 +36,7 @@ struct daemon {
 	struct store *loop_store;	/* used only by the main loop */
 	struct server *srv;
 	struct runner *runners;
+	int64_t next_scan_ms;		/* when run_due next reads pairings */
 	struct job_board *jobs;		/* UI requests for the loop */
 	struct api *api;		/* the web UI, server thread only */
 };
@@ -177,10 +178,18 @@ static void
 run_due(struct daemon *d)
 {
 	struct fs_err err;
-	char **names = pairing_names(d->loop_store, &err);
+	char **names;
 	int64_t now = util_now_ms();
 
-	if (names == NULL) {
+	/*
+	 * Pairings are read again when one is due, or after a second at the
+	 * latest (so a pairing added or enabled meanwhile starts soon), not
+	 * on every tick of the loop.
+	 */
+	if (now < d->next_scan_ms)
+		return;
+	d->next_scan_ms = now + 1000;
+	if ((names = pairing_names(d->loop_store, &err)) == NULL) {
 		log_warn("cannot list pairings: %s", err.msg);
 		return;
 	}
@@ -196,6 +205,8 @@ run_due(struct daemon *d)
 		}
 		r = runner_for(d, p->pid);
 		if (r->due_ms > now) {
+			if (r->due_ms < d->next_scan_ms)
+				d->next_scan_ms = r->due_ms;
 			pairing_free(p);
 			continue;
 		}
@@ -245,6 +256,8 @@ run_due(struct daemon *d)
 			r->cl = NULL;
 			r->due_ms = util_now_ms() + wait * 1000;
 		}
+		if (r->due_ms < d->next_scan_ms)
+			d->next_scan_ms = r->due_ms;
 		pairing_free(p);
 	}
 	appschema_strv_free(names);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "appschema.h"
 #include "changes.h"
 #include "pairing.h"
 #include "pairstate.h"
@@ -217,7 +218,7 @@ add_str(cJSON *o, const char *k, const char *v)
 cJSON *
 pairstate_status(struct store *s, struct fs_err *err)
 {
-	char **names, last_attempt[64];
+	char **names;
 	cJSON *arr;
 
 	if (store_check_ready(s, err) == -1)
@@ -232,7 +233,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 		int64_t conflicts, pending;
 		const char *state = "green";
 		char reason[600] = "in sync";
-		sqlite3_stmt *st;
+		const char *contact;
 
 		if (p == NULL || pairstate_load(s, p->pid, &ps, err) == -1) {
 			pairing_free(p);
@@ -240,17 +241,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 			arr = NULL;
 			break;
 		}
-		last_attempt[0] = '\0';
-		st = store_prepare(s, "SELECT last_attempt FROM _fs_pair_state "
-		    "WHERE pid = ?1", NULL);
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, p->pid);
-			if (sqlite3_step(st) == SQLITE_ROW &&
-			    sqlite3_column_text(st, 0))
-				snprintf(last_attempt, sizeof last_attempt, "%s",
-				    sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
-		}
+		contact = ps.last_attempt ? ps.last_attempt : ps.last_ok;
 		conflicts = pairstate_open_conflicts(s, p->pid);
 		pending = changes_pending(s, p->pid, ps.sent_seq, NULL);
 		if (!p->enabled) {
@@ -266,7 +257,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 			    "passive") == 0 ? "the active side has not "
 			    "connected yet" : "never synced");
 		} else if (strcmp(p->role, "passive") == 0 &&
-		    pairstate_age_s(last_attempt[0] ? last_attempt : ps.last_ok) >
+		    pairstate_age_s(contact) >
 		    3.0 * (ps.peer_interval > 0 ? ps.peer_interval : 20) +
 		    FS_STATE_REFRESH_S) {
 			/*
@@ -276,8 +267,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 			 */
 			state = "red";
 			snprintf(reason, sizeof reason, "unreachable: no contact "
-			    "from the active side since %s", last_attempt[0] ?
-			    last_attempt : ps.last_ok);
+			    "from the active side since %s", contact);
 		} else if (conflicts > 0) {
 			state = "red";
 			snprintf(reason, sizeof reason, "%" PRId64 " conflict%s "
@@ -290,7 +280,7 @@ pairstate_status(struct store *s, struct fs_err *err)
 		cJSON_AddStringToObject(o, "state", state);
 		cJSON_AddStringToObject(o, "reason", reason);
 		add_str(o, "last_ok", ps.last_ok);
-		add_str(o, "last_attempt", last_attempt[0] ? last_attempt : NULL);
+		add_str(o, "last_attempt", ps.last_attempt);
 		add_str(o, "last_error", ps.last_error);
 		add_str(o, "error_kind", ps.error_kind);
 		cJSON_AddNumberToObject(o, "pending_out", (double)pending);
@@ -313,9 +303,6 @@ pairstate_status(struct store *s, struct fs_err *err)
 		pairstate_clear(&ps);
 		pairing_free(p);
 	}
-
-	for (char **n = names; *n; n++)
-		free(*n);
-	free(names);
+	appschema_strv_free(names);
 	return arr;
 }

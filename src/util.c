@@ -1,6 +1,7 @@
 /* util.c - allocation, randomness, hex, time, parsing; see util.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -131,7 +132,9 @@ util_parse_int(const char *s, long long min, long long max, long long *out)
 	char *end;
 	long long v;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
+	/* strtoll would skip leading blanks and take '+': the whole string
+	 * must be the number. */
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s) || *s == '+')
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
