@@ -119,6 +119,25 @@ connect_peer(const struct pairing *p, struct fs_err *err)
 	return client_new(p->url, p->name, p->secret, p->ca_file, err);
 }
 
+/* A JSON object from a 2xx response; the error the peer gave otherwise. */
+static cJSON *
+reply_parse(int status, const char *resp, size_t rlen, struct fs_err *err)
+{
+	cJSON *j;
+
+	if (status < 200 || status > 299) {
+		http_error(status, resp, err);
+		return NULL;
+	}
+	if ((j = proto_parse(resp, rlen, err)) == NULL) {
+		char m[sizeof err->msg];
+
+		snprintf(m, sizeof m, "%s", err ? err->msg : "");
+		fs_err_set(err, FS_EPROTO, "peer sent a bad response: %s", m);
+	}
+	return j;
+}
+
 /* POST and parse a JSON object response (2xx only). */
 static cJSON *
 call(struct client *cl, const char *path, const char *body, size_t len,
@@ -132,22 +151,10 @@ call(struct client *cl, const char *path, const char *body, size_t len,
 	if (client_post(cl, path, body, len, MAX_RESP, &status, &resp, &rlen,
 	    err) == -1)
 		return NULL;
-	if (status < 200 || status > 299) {
-		http_error(status, resp, err);
-		free(resp);
-		return NULL;
-	}
-	j = proto_parse(resp, rlen, err);
+	j = reply_parse(status, resp, rlen, err);
 	free(resp);
-	if (j == NULL) {
-		char m[sizeof err->msg];
-
-		snprintf(m, sizeof m, "%s", err ? err->msg : "");
-		fs_err_set(err, FS_EPROTO, "peer sent a bad response: %s", m);
-	}
 	return j;
 }
-
 
 /*
  * Compare our map with the passive's: how many fields can flow at all,
@@ -451,55 +458,120 @@ out_nocommit:
 	return ret;
 }
 
-/* One round: our batch out, theirs back.  *more when another is due. */
+/*
+ * Our side of one exchange: the changes after `from`, built in one read
+ * snapshot.  Built ahead while the previous request is on the wire, so
+ * it records what it assumed: it is sent only if, when its turn comes,
+ * the acknowledged cursor is still `from` and the map epoch unchanged.
+ */
+struct outgoing {
+	int ready;
+	struct buf changes;	/* "origins":[...],"changes":[...] */
+	struct batch_out bo;
+	int64_t from, map_epoch;
+};
+
+static void
+outgoing_clear(struct outgoing *o)
+{
+	buf_free(&o->changes);
+	memset(o, 0, sizeof *o);
+}
+
+/* Build o from `from`, or from the acknowledged cursor when from < 0. */
 static int
-round_trip(struct store *s, const struct pairing *p, struct client *cl,
-    int *more, struct sync_progress *prog, struct fs_err *err)
+outgoing_build(struct store *s, const struct pairing *p, int64_t from,
+    struct outgoing *o, struct fs_err *err)
 {
 	struct pairstate ps;
 	struct syncmap *m = NULL;
-	struct batch_out bo;
-	struct buf body;
-	cJSON *resp = NULL;
-	char *id = NULL;
-	int ret = -1, in_tx = 0;
+	int ret = -1;
 
-	buf_init(&body, 0);
-	memset(&ps, 0, sizeof ps);
+	outgoing_clear(o);
+	buf_init(&o->changes, 0);
 	/* A read transaction: the batch is one consistent snapshot. */
 	if (store_exec(s, "BEGIN", err) == -1)
 		return -1;
-	in_tx = 1;
-	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
-	    (m = syncmap_get(s, p, ps.map_epoch, err)) == NULL ||
-	    (id = store_instance_id(s, err)) == NULL)
+	if (pairstate_load(s, p->pid, &ps, err) == -1)
+		goto out_tx;
+	o->from = from < 0 ? ps.sent_seq : from;
+	o->map_epoch = ps.map_epoch;
+	if ((m = syncmap_get(s, p, ps.map_epoch, err)) != NULL &&
+	    changes_build(s, m, o->from, FS_BATCH_BYTES, &o->changes, &o->bo,
+	    err) == 0) {
+		o->ready = 1;
+		ret = 0;
+	}
+	syncmap_free(m);
+	pairstate_clear(&ps);
+out_tx:
+	store_exec(s, "COMMIT", NULL);
+	return ret;
+}
+
+/*
+ * One round: our batch out, theirs back.  *more when another is due.
+ * cur is the batch to send (built here unless built ahead and still
+ * valid); while the request is on the wire, the next batch is built into
+ * next if ours stopped early.  A response that brought changes voids
+ * next: they may have given its fields newer versions.
+ */
+static int
+round_trip(struct store *s, const struct pairing *p, struct client *cl,
+    struct outgoing *cur, struct outgoing *next, int *more,
+    struct sync_progress *prog, struct fs_err *err)
+{
+	struct pairstate ps;
+	struct client_call *call;
+	struct buf body;
+	cJSON *resp = NULL;
+	char *id = NULL, *raw = NULL;
+	size_t rlen = 0;
+	int ret = -1, status = 0, rc;
+
+	buf_init(&body, 0);
+	outgoing_clear(next);
+	if (pairstate_load(s, p->pid, &ps, err) == -1)
+		return -1;
+	if ((!cur->ready || cur->from != ps.sent_seq ||
+	    cur->map_epoch != ps.map_epoch) &&
+	    outgoing_build(s, p, -1, cur, err) == -1)
+		goto out;
+	if ((id = store_instance_id(s, err)) == NULL)
 		goto out;
 	buf_printf(&body, "{\"protocol\":%d,\"instance\":\"%s\",\"policy\":\"%s\","
 	    "\"interval\":%d,\"since\":\"%" PRId64 "\",\"from\":\"%" PRId64
 	    "\",", FS_PROTO_VERSION, id, p->policy, p->interval, ps.recv_seq,
-	    ps.sent_seq);
-	if (changes_build(s, m, ps.sent_seq, FS_BATCH_BYTES, &body, &bo,
-	    err) == -1)
-		goto out;
-	buf_printf(&body, ",\"to\":\"%" PRId64 "\"}", bo.cursor);
-	store_exec(s, "COMMIT", NULL);
-	in_tx = 0;
-	if ((resp = call(cl, "/sync/v1/exchange", body.data, body.len,
-	    err)) == NULL)
+	    cur->from);
+	buf_add(&body, cur->changes.data, cur->changes.len);
+	buf_printf(&body, ",\"to\":\"%" PRId64 "\"}", cur->bo.cursor);
+	if (cur->bo.more && !(prog->stop != NULL && *prog->stop)) {
+		/* A thread costs more than an idle poll: only when it pays. */
+		call = client_post_start(cl, "/sync/v1/exchange", body.data,
+		    body.len, MAX_RESP);
+		if (outgoing_build(s, p, cur->bo.cursor, next, NULL) == -1)
+			outgoing_clear(next);	/* built again in its turn */
+		rc = client_post_wait(call, &status, &raw, &rlen, err);
+	} else
+		rc = client_post(cl, "/sync/v1/exchange", body.data, body.len,
+		    MAX_RESP, &status, &raw, &rlen, err);
+	if (rc == -1 || (resp = reply_parse(status, raw, rlen, err)) == NULL)
 		goto out;
 	prog->rounds++;
-	prog->sent_records += bo.records;
-	prog->sent_values += bo.values;
-	if (apply_response(s, p, resp, bo.cursor, more, prog, err) == -1)
+	prog->sent_records += cur->bo.records;
+	prog->sent_values += cur->bo.values;
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) != 0)
+		outgoing_clear(next);
+	if (apply_response(s, p, resp, cur->bo.cursor, more, prog, err) == -1)
 		goto out;
-	*more = *more || bo.more;
+	*more = *more || cur->bo.more;
 	ret = 0;
 out:
-	if (in_tx)
-		store_exec(s, "ROLLBACK", NULL);
+	if (ret == -1)
+		outgoing_clear(next);
+	free(raw);
 	buf_free(&body);
 	proto_json_free(resp);
-	syncmap_free(m);
 	pairstate_clear(&ps);
 	free(id);
 	return ret;
@@ -511,7 +583,11 @@ active_sync(struct store *s, const struct pairing *p, struct client **clp,
 {
 	struct sync_progress local;
 	struct pairstate ps;
+	struct outgoing cur, next;
 	int more = 1, ret = -1, helloed = 0;
+
+	memset(&cur, 0, sizeof cur);
+	memset(&next, 0, sizeof next);
 
 	if (prog == NULL) {
 		memset(&local, 0, sizeof local);
@@ -541,7 +617,12 @@ active_sync(struct store *s, const struct pairing *p, struct client **clp,
 	}
 	for (int64_t r = 0; more && r < MAX_ROUNDS &&
 	    !(prog->stop != NULL && *prog->stop); r++) {
-		if (round_trip(s, p, *clp, &more, prog, err) == -1) {
+		struct outgoing t = cur;
+
+		cur = next;
+		next = t;
+		if (round_trip(s, p, *clp, &cur, &next, &more, prog,
+		    err) == -1) {
 			if (err && err->code == FS_EAGAIN_HELLO && !helloed) {
 				if (hello(s, p, *clp, NULL, err) == -1)
 					goto record;
@@ -556,6 +637,8 @@ active_sync(struct store *s, const struct pairing *p, struct client **clp,
 	}
 	ret = 0;
 record:
+	outgoing_clear(&cur);
+	outgoing_clear(&next);
 	prog->done = 1;
 	if (prog->cb)
 		prog->cb(prog->ctx, prog);

@@ -9,6 +9,7 @@
 #include "fieldmap.h"
 #include "proto.h"
 #include "util.h"
+#include "versions.h"
 
 #define CHUNK_ROWS 512
 
@@ -31,11 +32,6 @@ static const char SQL_SCAN[] =
     "LIMIT ?2";
 static const char SQL_LAST_SEQ[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
-/* Newest row per field (fid 0 is the creation row); SQLite takes the
- * other columns from the row holding max(seq). */
-static const char SQL_VERSIONS[] =
-    "SELECT fid, max(seq), hlc, origin, src, kind FROM _fs_log "
-    "WHERE rid = ?1 GROUP BY fid";
 static const char SQL_ORIGIN[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 static const char SQL_PENDING[] =
@@ -46,11 +42,6 @@ struct touch {
 	int64_t seq, rid, fid, tid, lrow, hlc, origin, src;
 	int kind, tomb, has_src, only;
 	char sid[2 * FS_SID_LEN + 1];	/* as the peer knows it */
-};
-
-struct version {
-	int64_t fid, hlc, origin, src;
-	int has_src, kind;
 };
 
 struct builder {
@@ -106,7 +97,6 @@ emit_record(struct builder *b, const struct touch *t, int n,
 {
 	struct store *s = b->s;
 	struct syncmap *m = b->m;
-	sqlite3_stmt *vs;
 	struct synctable *tab;
 	struct version *ver = NULL, *created = NULL;
 	int nver = 0, rc, ret = -1, nout = 0, row_loaded = 0, hard = 0;
@@ -119,45 +109,32 @@ emit_record(struct builder *b, const struct touch *t, int n,
 		return 0;	/* not a sync identity: nothing to say */
 	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
 		return 0;
+	(void)touched(t, n, -1, &is_created);
 
+	ver = xcalloc((size_t)tab->nfields + 1, sizeof *ver);
 	if (n == 1 && t[0].only) {
-		ver = xcalloc(1, sizeof *ver);
+		/* The record's only row: its version is the scan's. */
 		ver->fid = t[0].fid;
+		ver->found = 1;
 		ver->hlc = t[0].hlc;
 		ver->origin = t[0].origin;
 		ver->has_src = t[0].has_src;
 		ver->src = t[0].src;
 		ver->kind = t[0].kind;
 		nver = 1;
-		goto have_versions;
+	} else {
+		/* The creation row and each field this record sends now. */
+		ver[nver++].fid = 0;
+		for (int i = 0; i < tab->nfields; i++)
+			if (fieldmap_mode_sends(tab->fields[i]->mode) &&
+			    (is_created || touched(t, n, tab->fields[i]->fid,
+			    &is_created)))
+				ver[nver++].fid = tab->fields[i]->fid;
+		/* Versions are copied out; values are read from the app row. */
+		if (versions_get(s, t[0].rid, ver, nver, err) == -1)
+			goto out;
 	}
-	if ((vs = store_stmt(s, SQL_VERSIONS, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(vs, 1, t[0].rid);
-	/* Versions are copied out; values are read from the app row. */
-	while ((rc = sqlite3_step(vs)) == SQLITE_ROW) {
-		struct version *v;
-
-		ver = realloc(ver, (size_t)(nver + 1) * sizeof *ver);
-		if (ver == NULL)
-			abort();
-		v = &ver[nver++];
-		v->fid = sqlite3_column_int64(vs, 0);
-		v->hlc = sqlite3_column_int64(vs, 2);
-		v->origin = sqlite3_column_int64(vs, 3);
-		v->has_src = sqlite3_column_type(vs, 4) != SQLITE_NULL;
-		v->src = sqlite3_column_int64(vs, 4);
-		v->kind = sqlite3_column_int(vs, 5) & 3;
-	}
-	sqlite3_reset(vs);
-	if (rc != SQLITE_DONE) {
-		store_dberr(s, err, "read versions");
-		goto out;
-	}
-have_versions:
-	for (int i = 0; i < nver; i++)
-		if (ver[i].fid == 0)
-			created = &ver[i];
+	created = versions_find(ver, nver, 0);
 
 	if (!tomb) {
 		sqlite3_reset(tab->read);
@@ -169,8 +146,6 @@ have_versions:
 			goto out;
 		}
 	}
-	(void)touched(t, n, -1, &is_created);
-
 	buf_addstr(b->out, b->nrecords ? ",{\"r\":\"" : "{\"r\":\"");
 	buf_addstr(b->out, sidhex);
 	buf_addstr(b->out, "\"");
@@ -185,15 +160,14 @@ have_versions:
 	buf_addstr(b->out, ",\"f\":[");
 	for (int i = 0; i < tab->nfields; i++) {
 		struct syncfield *f = tab->fields[i];
-		struct version *v = created;
+		struct version *v;
 
 		if (!fieldmap_mode_sends(f->mode))
 			continue;
 		if (!is_created && !touched(t, n, f->fid, &is_created))
 			continue;
-		for (int k = 0; k < nver; k++)
-			if (ver[k].fid == f->fid)
-				v = &ver[k];
+		if ((v = versions_find(ver, nver, f->fid)) == NULL)
+			v = created;
 		if (v == NULL)
 			continue;
 		if (v->has_src && v->src == m->pair->pid)

@@ -71,6 +71,17 @@ void client_set_timeouts(struct client *cl, long connect_ms, long total_ms);
 int client_post(struct client *cl, const char *path, const char *body,
     size_t len, size_t max_resp, int *status, char **resp, size_t *resp_len,
     struct fs_err *err);
+/*
+ * The same POST on a thread of its own (client-async.c): start it, do
+ * other work, then wait for its outcome, exactly client_post's.  body
+ * must live, and cl stay untouched, until client_post_wait returns; a
+ * started call must always be waited for.
+ */
+struct client_call;
+struct client_call *client_post_start(struct client *cl, const char *path,
+    const char *body, size_t len, size_t max_resp);
+int client_post_wait(struct client_call *call, int *status, char **resp,
+    size_t *resp_len, struct fs_err *err);
 /* The same for GET. */
 int client_get(struct client *cl, const char *path, size_t max_resp,
     int *status, char **resp, size_t *resp_len, struct fs_err *err);

@@ -11,6 +11,7 @@
 #include "merge.h"
 #include "proto.h"
 #include "util.h"
+#include "versions.h"
 
 static const char SQL_FIND_LINK[] =
     "SELECT rid FROM _fs_link WHERE pid = ?1 AND rsid = ?2";
@@ -20,9 +21,6 @@ static const char SQL_FIND_SID[] =
     "SELECT rid FROM _fs_record WHERE sid = ?1";
 static const char SQL_REC[] =
     "SELECT tid, lrow FROM _fs_record WHERE rid = ?1";
-static const char SQL_VERSIONS[] =
-    "SELECT fid, max(seq), hlc, origin, src FROM _fs_log WHERE rid = ?1 "
-    "GROUP BY fid";
 static const char SQL_SEEN[] =
     "SELECT 1 FROM _fs_log WHERE rid = ?1 AND fid = ?2 AND hlc = ?3 AND "
     "origin = ?4 LIMIT 1";
@@ -64,16 +62,76 @@ static const char SQL_ORIGIN_INST[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 static const char SQL_LINK_ADD[] =
     "INSERT INTO _fs_link(pid, rsid, rid) VALUES (?1, ?2, ?3)";
+static const char SQL_MAX_RID[] =
+    "SELECT coalesce(max(rid), 0) FROM _fs_record";
+static const char SQL_MAX_SID[] =
+    "SELECT max(sid) FROM _fs_record WHERE sid >= ?1 AND sid < ?2";
+/* Triggers other than the capture triggers, anywhere in the database. */
+static const char SQL_APP_TRIGGERS[] =
+    "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND "
+    "NOT (name GLOB '_fs_ins_*' OR name GLOB '_fs_upd_*' OR name GLOB "
+    "'_fs_del_*' OR name GLOB '_fs_key_*')) OR EXISTS (SELECT 1 FROM "
+    "sqlite_temp_schema WHERE type = 'trigger')";
+/*
+ * Whether an INSERT into an app table can run anything besides the
+ * capture insert trigger (which stands aside in bulk mode): a trigger
+ * that is not one of ours, or a REPLACE conflict clause, whose deletes
+ * fire the delete trigger (recursive triggers are on) and foreign key
+ * actions.  Any mention of REPLACE in the table's SQL counts: a false
+ * alarm only costs speed.
+ */
+static const char SQL_SIDE_EFFECTS[] =
+    "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND "
+    "tbl_name = ?1 COLLATE NOCASE AND name NOT IN ('_fs_ins_' || ?2, "
+    "'_fs_del_' || ?2, '_fs_key_' || ?2) AND name NOT GLOB "
+    "'_fs_upd_' || ?2 || '_[0-9]*') OR EXISTS (SELECT 1 FROM "
+    "sqlite_temp_schema WHERE type = 'trigger' AND tbl_name = ?1 "
+    "COLLATE NOCASE) OR EXISTS (SELECT 1 FROM sqlite_schema WHERE type = "
+    "'table' AND name = ?1 COLLATE NOCASE AND sql LIKE '%replace%')";
+
+/*
+ * Multi-row forms of SQL_RECORD_ADD (with explicit rids) and
+ * SQL_CREATED_ADD for the pending list, in chunks of 64, 16 and 4 rows;
+ * constants, so the store caches them like the others.
+ */
+#define REC1	"(?,?,?,?)"
+#define REC4	REC1 "," REC1 "," REC1 "," REC1
+#define REC16	REC4 "," REC4 "," REC4 "," REC4
+#define REC64	REC16 "," REC16 "," REC16 "," REC16
+#define CRE1	"(?,0,?,?,?,1)"
+#define CRE4	CRE1 "," CRE1 "," CRE1 "," CRE1
+#define CRE16	CRE4 "," CRE4 "," CRE4 "," CRE4
+#define CRE64	CRE16 "," CRE16 "," CRE16 "," CRE16
+#define RECS_ADD "INSERT INTO _fs_record(rid, tid, lrow, sid) VALUES "
+#define CRES_ADD "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) VALUES "
+static const char SQL_RECORDS_64[] = RECS_ADD REC64;
+static const char SQL_RECORDS_16[] = RECS_ADD REC16;
+static const char SQL_RECORDS_4[] = RECS_ADD REC4;
+static const char SQL_CREATEDS_64[] = CRES_ADD CRE64;
+static const char SQL_CREATEDS_16[] = CRES_ADD CRE16;
+static const char SQL_CREATEDS_4[] = CRES_ADD CRE4;
+
+static const struct chunk {
+	int rows;
+	const char *records, *created;
+} chunks[] = {
+	{ 64, SQL_RECORDS_64, SQL_CREATEDS_64 },
+	{ 16, SQL_RECORDS_16, SQL_CREATEDS_16 },
+	{ 4, SQL_RECORDS_4, SQL_CREATEDS_4 },
+};
+
+/*
+ * Pending records: 256 is four full chunks and about 20 KB; flushing at
+ * that bound keeps memory flat on a batch of any size.
+ */
+#define MERGE_PENDING_MAX	256
+#define PENDING_SLOTS		512	/* sid hash set, at most half full */
+#define SID_PREFIXES		8	/* creating instances tracked a batch */
 
 struct infield {
 	struct syncfield *f;
 	struct fs_value v;
 	int64_t hlc, origin;
-};
-
-struct lver {
-	int64_t fid, seq, hlc, origin, src;
-	int has_src;
 };
 
 struct inrec {
@@ -84,6 +142,63 @@ struct inrec {
 	int nin;
 	struct synctable *table;
 };
+
+/* A record created here whose _fs_record and "created" rows wait. */
+struct pend {
+	struct synctable *t;
+	int64_t lrow, hlc, origin;	/* the row; the creation's version */
+	char sid[2 * FS_SID_LEN + 1];
+	int slot;			/* its slot in merge_pending.slots */
+};
+
+/* The largest sid of one prefix here or pending ("" for none). */
+struct sidmax {
+	char prefix[FS_SID_LEN + 1];
+	char max[2 * FS_SID_LEN + 1];
+};
+
+struct merge_pending {
+	struct pend rows[MERGE_PENDING_MAX];
+	int n;
+	int64_t last_rid;	/* of the last row a flush wrote */
+	/* Slots hold an index into rows plus one; 0 is free. */
+	uint16_t slots[PENDING_SLOTS];
+	/* Per table of the map: 0 unknown, 1 plain inserts, 2 side effects. */
+	int *plain;
+	int nplain;
+	struct sidmax maxes[SID_PREFIXES];
+	int nmaxes;
+	int sid_fast;		/* sid_above may answer: -1 not known yet */
+	int run;		/* creations in a row into plain tables */
+	int quiet;		/* triggers are off for this connection */
+};
+
+/*
+ * A long run of creations into plain tables (nothing but our own
+ * triggers) is inserted with the connection's triggers off.  The insert
+ * trigger would do nothing (ap_bulk), but SQLite sets up its whole frame
+ * before the WHEN clause says so: about half the cost of such an INSERT.
+ * Switching costs a new compile of every statement used afterwards
+ * (SQLite expires them all), so only runs this long switch.
+ */
+#define QUIET_AFTER 64
+
+static int
+triggers_quiet(struct merge_ctx *c, struct merge_pending *p, int quiet)
+{
+	int now;
+
+	if (p->quiet == quiet)
+		return 0;
+	if (sqlite3_db_config(c->s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER,
+	    !quiet, &now) != SQLITE_OK || now != !quiet) {
+		if (!quiet)	/* they must come back on, or nothing is safe */
+			return -1;
+		return 0;	/* stay on: ap_bulk keeps it correct */
+	}
+	p->quiet = quiet;
+	return 0;
+}
 
 static int
 stmt_done(struct store *s, sqlite3_stmt *st, struct fs_err *err)
@@ -457,15 +572,225 @@ register_record(struct merge_ctx *c, struct synctable *t, int64_t lrow,
 	return 0;
 }
 
+/* Sids are 32 hex digits: mix them 8 bytes at a time. */
+static unsigned
+pend_hash(const char *sid)
+{
+	uint64_t h = 0, w;
+
+	for (int i = 0; i < 2 * FS_SID_LEN; i += 8) {
+		memcpy(&w, sid + i, sizeof w);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
+	return (unsigned)(h >> 40) & (PENDING_SLOTS - 1);
+}
+
+/*
+ * Whether the record with identity sid waits in the pending list, where
+ * SQL_FIND_SID cannot see it.
+ */
 static int
-create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
+pend_has(const struct merge_pending *p, const char *sid)
+{
+	if (p == NULL || p->n == 0)
+		return 0;
+	for (unsigned i = pend_hash(sid); p->slots[i] != 0;
+	    i = (i + 1) & (PENDING_SLOTS - 1))
+		if (strcmp(p->rows[p->slots[i] - 1].sid, sid) == 0)
+			return 1;
+	return 0;
+}
+
+/* Queue a created record; the caller flushes a full list first. */
+static void
+pend_add(struct merge_pending *p, struct synctable *t, int64_t lrow,
+    const char *sid, int64_t hlc, int64_t origin)
+{
+	struct pend *e = &p->rows[p->n];
+	unsigned i = pend_hash(sid);
+
+	while (p->slots[i] != 0)
+		i = (i + 1) & (PENDING_SLOTS - 1);
+	e->t = t;
+	e->lrow = lrow;
+	e->hlc = hlc;
+	e->origin = origin;
+	memcpy(e->sid, sid, sizeof e->sid);
+	e->slot = (int)i;
+	p->slots[i] = (uint16_t)++p->n;
+}
+
+/* Write one pending record the way it always was: auto rid, stale links. */
+static int
+pend_write_one(struct merge_ctx *c, struct merge_pending *p,
+    const struct pend *e, struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	int64_t rid;
+
+	if ((rid = register_record(c, e->t, e->lrow, e->sid, err)) == 0 ||
+	    (q = store_stmt(c->s, SQL_CREATED_ADD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, e->hlc);
+	sqlite3_bind_int64(q, 3, e->origin);
+	sqlite3_bind_int64(q, 4, c->m->pair->pid);
+	if (stmt_done(c->s, q, err) == -1)
+		return -1;
+	p->last_rid = rid;
+	return 0;
+}
+
+/*
+ * Write ch->rows pending records from e with rids base + 1, base + 2, ...
+ * (what the automatic rids would be: nothing else inserts records while
+ * the list is not empty), then their "created" rows in the same order.
+ * Returns 1, having changed nothing (a failed statement is rolled back
+ * on its own), when a record hit a constraint: the caller then writes
+ * them one by one, which handles a stale row link.
+ */
+static int
+pend_write_chunk(struct merge_ctx *c, struct merge_pending *p,
+    const struct chunk *ch, const struct pend *e, int64_t base,
     struct fs_err *err)
 {
+	sqlite3_stmt *q;
+	int rc, k = 0;
+
+	if ((q = store_stmt(c->s, ch->records, err)) == NULL)
+		return -1;
+	for (int i = 0; i < ch->rows; i++) {
+		sqlite3_bind_int64(q, ++k, base + 1 + i);
+		sqlite3_bind_int64(q, ++k, e[i].t->tid);
+		sqlite3_bind_int64(q, ++k, e[i].lrow);
+		sqlite3_bind_text(q, ++k, e[i].sid, -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		/* Other errors may have ended the transaction: no retry. */
+		if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+		    !sqlite3_get_autocommit(c->s->db))
+			return 1;
+		return store_dberr(c->s, err, "register records");
+	}
+	if ((q = store_stmt(c->s, ch->created, err)) == NULL)
+		return -1;
+	k = 0;
+	for (int i = 0; i < ch->rows; i++) {
+		sqlite3_bind_int64(q, ++k, base + 1 + i);
+		sqlite3_bind_int64(q, ++k, e[i].hlc);
+		sqlite3_bind_int64(q, ++k, e[i].origin);
+		sqlite3_bind_int64(q, ++k, c->m->pair->pid);
+	}
+	if (stmt_done(c->s, q, err) == -1)
+		return -1;
+	p->last_rid = base + ch->rows;
+	return 0;
+}
+
+/*
+ * Write the pending records and their "created" rows, in the order they
+ * were created, and empty the list (also on error: the caller's
+ * transaction is rolled back then).
+ */
+static int
+pend_flush(struct merge_ctx *c, struct merge_pending *p, struct fs_err *err)
+{
+	int64_t base = -1;
+	int i = 0, ret = -1;
+
+	if (p == NULL || p->n == 0)
+		return 0;
+	while (i < p->n) {
+		const struct chunk *ch = NULL;
+		int rc = 1, n;
+
+		for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
+			if (chunks[k].rows <= p->n - i) {
+				ch = &chunks[k];
+				break;
+			}
+		if (ch != NULL && base == -1) {
+			sqlite3_stmt *q = store_stmt(c->s, SQL_MAX_RID, err);
+
+			if (q == NULL)
+				goto out;
+			if (sqlite3_step(q) != SQLITE_ROW) {
+				store_dberr(c->s, err, "read max rid");
+				sqlite3_reset(q);
+				goto out;
+			}
+			base = sqlite3_column_int64(q, 0);
+			sqlite3_reset(q);
+		}
+		/* Past the largest rid, SQLite picks them at random. */
+		if (ch != NULL && base <= INT64_MAX - ch->rows &&
+		    (rc = pend_write_chunk(c, p, ch, &p->rows[i], base,
+		    err)) == -1)
+			goto out;
+		if (rc == 0) {
+			base += ch->rows;
+			i += ch->rows;
+			continue;
+		}
+		/* The last few, or a chunk that needs the careful way. */
+		for (n = ch != NULL ? ch->rows : 1; n > 0; n--, i++)
+			if (pend_write_one(c, p, &p->rows[i], err) == -1)
+				goto out;
+		base = -1;
+	}
+	ret = 0;
+out:
+	for (int k = 0; k < p->n; k++)
+		p->slots[p->rows[k].slot] = 0;
+	p->n = 0;
+	return ret;
+}
+
+/*
+ * Whether an INSERT into t can do nothing but insert its row.  Else a
+ * trigger could read or write _fs_record or _fs_log while records wait,
+ * so the list is flushed before each such insert.  Asked once a batch.
+ */
+static int
+table_plain(struct merge_ctx *c, struct merge_pending *p, struct synctable *t,
+    int *plain, struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	int k;
+
+	for (k = 0; k < p->nplain; k++)
+		if (&c->m->tables[k] == t)
+			break;
+	if (k < p->nplain && p->plain[k] != 0) {
+		*plain = p->plain[k] == 1;
+		return 0;
+	}
+	if ((q = store_stmt(c->s, SQL_SIDE_EFFECTS, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, t->tid);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return store_dberr(c->s, err, "read table triggers");
+	}
+	*plain = sqlite3_column_int(q, 0) == 0;
+	sqlite3_reset(q);
+	if (k < p->nplain)
+		p->plain[k] = *plain ? 1 : 2;
+	return 0;
+}
+
+static int
+create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
+    struct merge_stats *st, struct fs_err *err)
+{
 	struct synctable *t = r->table;
-	sqlite3_stmt *ins, *q;
+	sqlite3_stmt *ins;
 	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0, k = 0;
-	int64_t chlc = r->c_hlc, corig = r->c_origin, lrow, rid = 0;
-	int ret = -1, has_added = 0;
+	int64_t chlc = r->c_hlc, corig = r->c_origin, lrow;
+	int ret = -1, has_added = 0, plain = 0, direct = 0;
 
 	for (int i = 0; i < r->nin; i++)
 		if (fieldmap_mode_receives(r->in[i].f->mode))
@@ -488,9 +813,20 @@ create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 			has_added = 1;
 	/*
 	 * The insert trigger stands aside (ap_bulk, see merge_apply): the
-	 * app row, its record with the sender's identity and the "created"
-	 * row stamped with the sender's version are written here.
+	 * app row is written here, its record with the sender's identity
+	 * and the "created" row stamped with the sender's version go to the
+	 * pending list.  Records created before it are written first when
+	 * the insert can fire other triggers (they may look them up); this
+	 * one's own record never existed yet at that point.
 	 */
+	if (table_plain(c, p, t, &plain, err) == -1 ||
+	    (!plain && pend_flush(c, p, err) == -1))
+		goto out;
+	p->run = plain ? p->run + 1 : 0;
+	if (triggers_quiet(c, p, p->run >= QUIET_AFTER) == -1) {
+		fs_err_set(err, FS_EDB, "cannot switch triggers back on");
+		goto out;
+	}
 	if ((ins = insert_stmt(c, t, r, use, !has_added, err)) == NULL)
 		goto out;
 	for (int i = 0; i < r->nin; i++)
@@ -506,23 +842,25 @@ create_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 	sqlite3_reset(ins);
 	sqlite3_clear_bindings(ins);
 	lrow = sqlite3_last_insert_rowid(c->s->db);
-	if ((rid = register_record(c, t, lrow, r->sid, err)) == 0)
-		goto out;
-	if ((q = store_stmt(c->s, SQL_CREATED_ADD, err)) == NULL)
-		goto out;
-	sqlite3_bind_int64(q, 1, rid);
-	sqlite3_bind_int64(q, 2, chlc);
-	sqlite3_bind_int64(q, 3, corig);
-	sqlite3_bind_int64(q, 4, c->m->pair->pid);
-	if (stmt_done(c->s, q, err) == -1)
-		goto out;
+	pend_add(p, t, lrow, r->sid, chlc, corig);
 	st->created++;
 	st->applied += n;
-	for (int i = 0; i < r->nin; i++) {
+	for (int i = 0; i < r->nin; i++)
+		if (use[i] && (r->in[i].hlc != chlc ||
+		    r->in[i].origin != corig))
+			direct = 1;
+	/*
+	 * Field versions of its own are logged after the "created" row and
+	 * need the rid: write the list now (and when it is full).
+	 */
+	if ((direct || p->n == MERGE_PENDING_MAX) &&
+	    pend_flush(c, p, err) == -1)
+		goto out;
+	for (int i = 0; direct && i < r->nin; i++) {
 		if (!use[i] || (r->in[i].hlc == chlc &&
 		    r->in[i].origin == corig))
 			continue;
-		if (log_direct(c, rid, &r->in[i], NULL, err) == -1)
+		if (log_direct(c, p->last_rid, &r->in[i], NULL, err) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -556,7 +894,7 @@ origin_instance(struct merge_ctx *c, int64_t id)
 
 static int
 record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
-    sqlite3_value *cur, const struct lver *l, int remote_wins,
+    sqlite3_value *cur, const struct version *l, int remote_wins,
     struct fs_err *err)
 {
 	sqlite3_stmt *st = store_stmt(c->s, SQL_CONFLICT, err);
@@ -628,35 +966,20 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
     struct merge_stats *st, struct fs_err *err)
 {
 	struct synctable *t = r->table;
-	sqlite3_stmt *vs, *seen;
-	struct lver *lv = NULL, *created = NULL;
+	sqlite3_stmt *seen;
+	struct version *lv, *created;
 	sqlite3_value **cur = xcalloc((size_t)r->nin + 1, sizeof *cur);
 	int nlv = 0, rc, ret = -1, gone = 0;
 
-	if ((vs = store_stmt(c->s, SQL_VERSIONS, err)) == NULL)
+	/* The creation row's version and that of each incoming field. */
+	lv = xcalloc((size_t)r->nin + 1, sizeof *lv);
+	lv[nlv++].fid = 0;
+	for (int i = 0; i < r->nin; i++)
+		if (fieldmap_mode_receives(r->in[i].f->mode))
+			lv[nlv++].fid = r->in[i].f->fid;
+	if (versions_get(c->s, rid, lv, nlv, err) == -1)
 		goto out;
-	sqlite3_bind_int64(vs, 1, rid);
-	while ((rc = sqlite3_step(vs)) == SQLITE_ROW) {
-		struct lver *v;
-
-		if ((lv = realloc(lv, (size_t)(nlv + 1) * sizeof *lv)) == NULL)
-			abort();
-		v = &lv[nlv++];
-		v->fid = sqlite3_column_int64(vs, 0);
-		v->seq = sqlite3_column_int64(vs, 1);
-		v->hlc = sqlite3_column_int64(vs, 2);
-		v->origin = sqlite3_column_int64(vs, 3);
-		v->has_src = sqlite3_column_type(vs, 4) != SQLITE_NULL;
-		v->src = sqlite3_column_int64(vs, 4);
-	}
-	sqlite3_reset(vs);
-	if (rc != SQLITE_DONE) {
-		store_dberr(c->s, err, "read versions");
-		goto out;
-	}
-	for (int i = 0; i < nlv; i++)
-		if (lv[i].fid == 0)
-			created = &lv[i];
+	created = versions_find(lv, nlv, 0);
 	/* Copy the current values out before writing to the row. */
 	sqlite3_reset(t->read);
 	sqlite3_bind_int64(t->read, 1, lrow);
@@ -676,14 +999,13 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 
 	for (int i = 0; i < r->nin && !gone; i++) {
 		struct infield *in = &r->in[i];
-		const struct lver *l = created;
+		const struct version *l;
 		int pending, remote_wins, found, same;
 
 		if (!fieldmap_mode_receives(in->f->mode))
 			continue;
-		for (int k = 0; k < nlv; k++)
-			if (lv[k].fid == in->f->fid)
-				l = &lv[k];
+		if ((l = versions_find(lv, nlv, in->f->fid)) == NULL)
+			l = created;
 		same = l != NULL && l->hlc == in->hlc && l->origin == in->origin;
 		/*
 		 * The creation version stands for fields the creation did not
@@ -789,16 +1111,114 @@ out:
 	return ret;
 }
 
+/*
+ * Whether sid is above every sid of its prefix, here and pending, so that
+ * looking it up can find nothing.  A sid is its creator's prefix and its
+ * clock at the creation, fixed-width hex, so string order is clock order,
+ * and a batch mostly brings records newer than any of their creator's
+ * here.  The largest sid of a prefix is read when the batch first shows
+ * the prefix, before any record with it is created in the batch, and
+ * sidmax_raise raises it for each one created.  Nothing else adds records
+ * while merge_apply runs: the capture insert triggers stand aside, and
+ * when the app has triggers of its own this is not used.  A sid at or
+ * below the largest takes the usual lookups, in whatever order it
+ * arrives.  *m is the prefix's entry, NULL when it is not tracked.
+ */
 static int
-apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
-    struct fs_err *err)
+sid_above(struct merge_ctx *c, struct merge_pending *p, const char *sid,
+    struct sidmax **m, int *above, struct fs_err *err)
 {
+	const unsigned char *max;
+	struct sidmax *e;
+	sqlite3_stmt *q;
+	char hi[FS_SID_LEN + 2];
+	int k;
+
+	*m = NULL;
+	*above = 0;
+	if (p->sid_fast == -1) {
+		/*
+		 * An app trigger could run any SQL while the batch is applied:
+		 * then no promise that records come from here alone.
+		 */
+		if ((q = store_stmt(c->s, SQL_APP_TRIGGERS, err)) == NULL)
+			return -1;
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_dberr(c->s, err, "read triggers");
+		}
+		p->sid_fast = sqlite3_column_int(q, 0) == 0;
+		sqlite3_reset(q);
+	}
+	if (!p->sid_fast)
+		return 0;
+	for (k = 0; k < p->nmaxes; k++)
+		if (memcmp(p->maxes[k].prefix, sid, FS_SID_LEN) == 0)
+			break;
+	e = &p->maxes[k];
+	if (k == p->nmaxes) {
+		/* Never read again later: pending records would be missed. */
+		if (k == SID_PREFIXES)
+			return 0;
+		/* Every sid with this prefix sorts in [prefix, prefix "g"). */
+		memcpy(hi, sid, FS_SID_LEN);
+		hi[FS_SID_LEN] = 'g';
+		hi[FS_SID_LEN + 1] = '\0';
+		if ((q = store_stmt(c->s, SQL_MAX_SID, err)) == NULL)
+			return -1;
+		sqlite3_bind_text(q, 1, sid, FS_SID_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, hi, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_dberr(c->s, err, "read max sid");
+		}
+		memcpy(e->prefix, sid, FS_SID_LEN);
+		e->prefix[FS_SID_LEN] = '\0';
+		if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+			e->max[0] = '\0';
+		else if ((max = sqlite3_column_text(q, 0)) == NULL) {
+			sqlite3_reset(q);
+			return store_dberr(c->s, err, "read max sid");
+		} else if (sqlite3_column_bytes(q, 0) <= 2 * FS_SID_LEN)
+			memcpy(e->max, max,
+			    (size_t)sqlite3_column_bytes(q, 0) + 1);
+		else
+			memcpy(e->max, hi, sizeof hi);	/* odd: none above */
+		sqlite3_reset(q);
+		p->nmaxes++;
+	}
+	*m = e;
+	*above = strcmp(sid, e->max) > 0;
+	return 0;
+}
+
+/* Record sid as created in the batch. */
+static void
+sidmax_raise(struct sidmax *m, const char *sid)
+{
+	if (m != NULL && strcmp(sid, m->max) > 0)
+		memcpy(m->max, sid, sizeof m->max);
+}
+
+static int
+apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
+    struct merge_stats *st, struct fs_err *err)
+{
+	struct sidmax *m;
 	sqlite3_stmt *q;
 	int64_t rid = 0, tid, lrow;
-	int ambiguous;
+	int ambiguous, above;
 
 	if (r->table == NULL)
 		return 0;	/* nothing of it is mapped here */
+	if (sid_above(c, p, r->sid, &m, &above, err) == -1)
+		return -1;
+	/*
+	 * Created earlier in this batch (a record appears once per chunk of
+	 * the sender's scan): write it, so the lookups below find it.
+	 */
+	if (!above && pend_has(p, r->sid) && pend_flush(c, p, err) == -1)
+		return -1;
 	if (c->has_links) {
 		if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
 			return -1;
@@ -808,7 +1228,7 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 			rid = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
 	}
-	if (rid == 0) {
+	if (rid == 0 && !above) {
 		if ((q = store_stmt(c->s, SQL_FIND_SID, err)) == NULL)
 			return -1;
 		sqlite3_bind_text(q, 1, r->sid, -1, SQLITE_STATIC);
@@ -817,13 +1237,27 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 		sqlite3_reset(q);
 	}
 	if (rid == 0) {
+		/*
+		 * No flush needed first: a pending record has no _fs_record
+		 * row to join yet, and once written its "created" row from
+		 * this pairing rules it out as well.
+		 */
 		if (find_match(c, r->table, r, &rid, &ambiguous, err) == -1)
 			return -1;
 		if (ambiguous)
 			st->ambiguous++;
-		if (rid == 0)
-			return create_record(c, r, st, err);
-		if ((q = store_stmt(c->s, SQL_LINK_ADD, err)) == NULL)
+		if (rid == 0) {
+			if (create_record(c, p, r, st, err) == -1)
+				return -1;
+			sidmax_raise(m, r->sid);
+			return 0;
+		}
+		p->run = 0;
+		if (triggers_quiet(c, p, 0) == -1)
+			return fs_err_set(err, FS_EDB, "cannot switch triggers "
+			    "back on");
+		if (pend_flush(c, p, err) == -1 ||
+		    (q = store_stmt(c->s, SQL_LINK_ADD, err)) == NULL)
 			return -1;
 		sqlite3_bind_int64(q, 1, c->m->pair->pid);
 		sqlite3_bind_text(q, 2, r->sid, -1, SQLITE_STATIC);
@@ -833,7 +1267,15 @@ apply_record(struct merge_ctx *c, struct inrec *r, struct merge_stats *st,
 		c->has_links = 1;
 		st->linked++;
 	}
-	if ((q = store_stmt(c->s, SQL_REC, err)) == NULL)
+	/*
+	 * An existing record: its update is logged after the pending ones,
+	 * by the triggers.
+	 */
+	p->run = 0;
+	if (triggers_quiet(c, p, 0) == -1)
+		return fs_err_set(err, FS_EDB, "cannot switch triggers back on");
+	if (pend_flush(c, p, err) == -1 ||
+	    (q = store_stmt(c->s, SQL_REC, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, rid);
 	if (sqlite3_step(q) != SQLITE_ROW) {
@@ -858,6 +1300,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
     struct fs_err *err)
 {
 	const cJSON *origins, *changes, *rec;
+	struct merge_pending *p = NULL;
 	int64_t *ids = NULL;
 	int nids, ret = -1;
 
@@ -884,6 +1327,14 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		if (q == NULL || stmt_done(c->s, q, err) == -1)
 			return -1;
 	}
+	/* Created records wait here; see merge.h.  Rows need no zeroing. */
+	p = xmalloc(sizeof *p);
+	p->n = p->nmaxes = 0;
+	p->sid_fast = -1;
+	p->run = p->quiet = 0;
+	memset(p->slots, 0, sizeof p->slots);
+	p->nplain = c->m->ntables;
+	p->plain = xcalloc((size_t)p->nplain + 1, sizeof *p->plain);
 	if (origins_map(c->s, origins, &ids, &nids, err) == -1)
 		goto out;
 	cJSON_ArrayForEach(rec, changes) {
@@ -897,14 +1348,21 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		for (int i = 0; i < r.nin; i++)
 			if (r.in[i].hlc > st->max_hlc)
 				st->max_hlc = r.in[i].hlc;
-		if (apply_record(c, &r, st, err) == -1) {
+		if (apply_record(c, p, &r, st, err) == -1) {
 			inrec_free(&r);
 			goto out;
 		}
 		inrec_free(&r);
 	}
+	if (pend_flush(c, p, err) == -1)
+		goto out;
 	ret = 0;
 out:
+	if (p != NULL && triggers_quiet(c, p, 0) == -1 && ret == 0)
+		ret = fs_err_set(err, FS_EDB, "cannot switch triggers back on");
+	if (p != NULL)
+		free(p->plain);
+	free(p);
 	free(ids);
 	return ret;
 }

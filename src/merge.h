@@ -22,6 +22,19 @@
  * - Unknown records are created with the sender's sync identity, or on a
  *   first sync linked to one existing record by the table's match
  *   columns; an ambiguous match is counted and reported, never guessed.
+ * - A created record's _fs_record row and "created" log row are not
+ *   written one statement each: the record waits in a pending list (of
+ *   bounded length, owned by merge_apply for one call), and a flush
+ *   writes the list with multi-row INSERTs, giving the records the
+ *   consecutive rids, and the log rows the seq order, that writing them
+ *   one by one would have.  The list is flushed before anything else
+ *   reads or writes _fs_record or _fs_log: the update of a record found
+ *   by link, identity or match key; field versions of a new record that
+ *   differ from its creation's; an app insert that can fire triggers; a
+ *   record whose identity is still pending (a batch can hold a record
+ *   twice); a full list; the end of the batch.  A chunk that hits a
+ *   constraint (a stale row link) is written again row by row the old
+ *   way, so odd cases behave exactly as before.
  */
 #ifndef FS_MERGE_H
 #define FS_MERGE_H

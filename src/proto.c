@@ -13,6 +13,7 @@
 #include <gnutls/gnutls.h>
 
 #include "ident.h"
+#include "json-parse.h"
 #include "proto.h"
 #include "util.h"
 
@@ -270,10 +271,11 @@ proto_value_equal(const struct fs_value *a, sqlite3_value *b)
 }
 
 /*
- * Arenas for parsed bodies.  cJSON's allocation hooks are global, so
- * they look at thread-local state: while this thread parses, nodes come
- * from `filling`; a free of memory inside one of this thread's live
- * arenas is a no-op, anything else goes to free().
+ * Arenas for parsed bodies: json_parse takes every byte of a tree from
+ * the tree's own arena.  cJSON's free hook is global and can still be
+ * handed arena memory (an item detached from a parsed tree, then
+ * deleted), so it looks at this thread's live arenas and frees only
+ * what lies in none of them.
  */
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -290,12 +292,13 @@ struct arena {
 #define ARENA_CHUNK ((size_t)256 << 10)
 
 static __thread struct arena *live_arenas;
-static __thread struct arena *filling;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
+/* A json_alloc_fn. */
 static void *
-arena_alloc(struct arena *a, size_t n)
+arena_alloc(void *arg, size_t n)
 {
+	struct arena *a = arg;
 	struct arena_chunk *c = a->chunks;
 	size_t need = (n + 15) & ~(size_t)15;
 	void *p;
@@ -325,18 +328,10 @@ arena_owns(const struct arena *a, const void *p)
 	return 0;
 }
 
-static void *
-hook_malloc(size_t n)
-{
-	return filling ? arena_alloc(filling, n) : malloc(n);
-}
-
 static void
 hook_free(void *p)
 {
 	if (p == NULL)
-		return;
-	if (filling && arena_owns(filling, p))
 		return;
 	for (struct arena *a = live_arenas; a; a = a->next)
 		if (arena_owns(a, p))
@@ -347,7 +342,7 @@ hook_free(void *p)
 static void
 install_hooks(void)
 {
-	cJSON_Hooks h = { hook_malloc, hook_free };
+	cJSON_Hooks h = { malloc, hook_free };
 
 	cJSON_InitHooks(&h);
 }
@@ -384,18 +379,17 @@ proto_json_free(cJSON *root)
 }
 
 static cJSON *
-parse_in_arena(const char *body, size_t len, const char **end)
+parse_in_arena(const char *body, size_t len, struct json_fault *f)
 {
 	struct arena *a = calloc(1, sizeof *a);
 	cJSON *j;
 
 	pthread_once(&hooks_once, install_hooks);
-	if (a == NULL)
+	if (a == NULL) {
+		f->kind = JSON_FAULT_NOMEM;
 		return NULL;
-	filling = a;
-	j = cJSON_ParseWithLengthOpts(body, len, end, 0);
-	filling = NULL;
-	if (j == NULL) {
+	}
+	if ((j = json_parse(body, len, arena_alloc, a, f)) == NULL) {
 		arena_release(a);
 		return NULL;
 	}
@@ -405,45 +399,55 @@ parse_in_arena(const char *body, size_t len, const char **end)
 	return j;
 }
 
+/* An escaped NUL, found the way the check before cJSON found it. */
+static int
+has_nul_escape(const char *body, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (body[i] != '\\')
+			continue;
+		if (body[i + 1] == 'u' && i + 5 < len &&
+		    memcmp(body + i + 2, "0000", 4) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
 cJSON *
 proto_parse(const char *body, size_t len, struct fs_err *err)
 {
+	struct json_fault f;
 	cJSON *j;
-	const char *end = NULL;
 
 	if (body == NULL || len == 0) {
 		fs_err_set(err, FS_EINVAL, "empty body: a JSON object is "
 		    "required");
 		return NULL;
 	}
-	if (!utf8_valid(body, len) || memchr(body, '\0', len) != NULL) {
-		fs_err_set(err, FS_EINVAL, "body is not valid UTF-8 text");
-		return NULL;
-	}
-	/* cJSON would cut a string at an escaped NUL: refuse those. */
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (body[i] != '\\')
-			continue;
-		if (body[i + 1] == 'u' && i + 5 < len &&
-		    memcmp(body + i + 2, "0000", 4) == 0) {
+	if ((j = parse_in_arena(body, len, &f)) == NULL) {
+		/*
+		 * The parser stops at the first fault; the checks it
+		 * replaced looked at the whole body for one kind of fault
+		 * after another.  Name the one they named (a cost paid by
+		 * refused bodies only).
+		 */
+		if (f.kind == JSON_FAULT_NOMEM)
+			fs_err_set(err, FS_EIO, "out of memory parsing a "
+			    "body of %zu bytes", len);
+		else if (!utf8_valid(body, len) ||
+		    memchr(body, '\0', len) != NULL)
+			fs_err_set(err, FS_EINVAL, "body is not valid UTF-8 "
+			    "text");
+		else if (f.kind == JSON_FAULT_NUL_ESCAPE ||
+		    has_nul_escape(body, len))
 			fs_err_set(err, FS_EINVAL, "\\u0000 is not allowed in "
 			    "strings");
-			return NULL;
-		}
-		i++;
-	}
-	j = parse_in_arena(body, len, &end);
-	if (j == NULL) {
-		fs_err_set(err, FS_EINVAL, "malformed JSON (or nested too "
-		    "deeply) near byte %td", end ? end - body : (ptrdiff_t)0);
-		return NULL;
-	}
-	while (end != NULL && end < body + len &&
-	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-		end++;
-	if (end != body + len) {
-		proto_json_free(j);
-		fs_err_set(err, FS_EINVAL, "trailing data after JSON");
+		else if (f.kind == JSON_FAULT_TRAILING)
+			fs_err_set(err, FS_EINVAL, "trailing data after JSON");
+		else
+			fs_err_set(err, FS_EINVAL, "malformed JSON (or nested "
+			    "too deeply) near byte %zu", f.at);
 		return NULL;
 	}
 	if (!cJSON_IsObject(j)) {

@@ -4,9 +4,11 @@
  * Notes on the design (DESIGN.md invariants 7 and 8; the full format is
  * in fieldsync-protocol(7)):
  *
- * - Bodies are JSON objects, UTF-8 validated before parsing, parsed
- *   with cJSON (nesting limited), and every member is type-checked; an
- *   unexpected shape is an FS_EINVAL with a message naming the member.
+ * - Bodies are JSON objects, strict RFC 8259 text in valid UTF-8,
+ *   checked and parsed in one pass into cJSON trees (json-parse.h:
+ *   nesting limited, no NUL, no \u0000), and every member is
+ *   type-checked; an unexpected shape is an FS_EINVAL with a message
+ *   naming the member.
  * - Values travel as tagged strings so they arrive bit-exact: null,
  *   "i:<decimal int64>", "r:<C99 hex float>" (so 0.1, -0.0 and 1e308
  *   survive), "t:<text>" for valid UTF-8 text without NUL, "T:<base64>"
@@ -54,7 +56,7 @@ int proto_value_equal(const struct fs_value *a, sqlite3_value *b);
 void proto_json_string(struct buf *b, const char *s, size_t n);
 
 /*
- * Validate UTF-8 and parse a JSON object body.  The tree lives in an
+ * Parse a JSON object body strictly (json-parse.h).  The tree lives in an
  * arena of its own (a batch is tens of thousands of nodes: one malloc
  * and one free each would cost as much as the parse), so free it with
  * proto_json_free, in the thread that parsed it, and add nothing to it.

@@ -92,9 +92,17 @@ store_open(const char *path, struct fs_err *err)
 	 * cursor about its peer lives in the same commit as the data it
 	 * describes: the peer sees the older cursor and sends again (see
 	 * fieldsync-protocol(7)).  A killed process loses nothing.
+	 *
+	 * The page cache is a bound, filled only as pages are read: 16 MiB
+	 * keeps the pages a sync round touches in a big table (records,
+	 * log index, app rows) between rounds of a long-running serve,
+	 * instead of reading them again through the OS, and still keeps
+	 * memory flat however big the table.  (A write by another
+	 * connection empties it anyway: that is SQLite's WAL rule.)
 	 */
 	if (store_exec(s, "PRAGMA recursive_triggers = ON; "
-	    "PRAGMA synchronous = NORMAL", err) == -1) {
+	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384",
+	    err) == -1) {
 		store_close(s);
 		return NULL;
 	}

@@ -14,7 +14,12 @@
  *  - a refused body gets FS_EINVAL, FS_ECONFLICT or FS_ENOTFOUND with a
  *    message, an empty response, and leaves every byte of the database
  *    as it was (all tables are compared with a snapshot);
- *  - an accepted body gets a response the active side can parse.
+ *  - an accepted body gets a response the active side can parse;
+ *  - proto_parse agrees with the parse it replaced (cJSON behind checks
+ *    for UTF-8, NUL and \u0000): what it accepts, that accepted too,
+ *    with the same tree; what only that accepted is a spelling RFC 8259
+ *    does not allow, so cJSON's printing of its tree (canonical JSON)
+ *    must be accepted by both, with the same tree.
  * After an accepted body the database is put back from the snapshot, so
  * every input meets the same instance and a crash replays alone.
  *
@@ -36,6 +41,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "fieldmap.h"
+#include "ident.h"
 #include "instance.h"
 #include "pairing.h"
 #include "passive.h"
@@ -280,6 +286,93 @@ restore(void)
 	syncmap_forget(s, pids[1]);
 }
 
+/* proto_parse as it was before json-parse.c: checks, then cJSON. */
+static cJSON *
+cjson_parse(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	if (len == 0 || !utf8_valid(body, len) || memchr(body, '\0', len))
+		return NULL;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (body[i] != '\\')
+			continue;
+		if (body[i + 1] == 'u' && i + 5 < len &&
+		    memcmp(body + i + 2, "0000", 4) == 0)
+			return NULL;
+		i++;
+	}
+	if ((j = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL)
+		return NULL;
+	while (end < body + len &&
+	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != body + len || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* Same types, values (doubles bit for bit), strings, keys, order, and
+ * a's children linked as cJSON links them (the first's prev is the
+ * last). */
+static int
+same_tree(const cJSON *a, const cJSON *b)
+{
+	const cJSON *ca, *cb, *last = NULL;
+
+	if (a->type != b->type || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+	    !same_str(a->valuestring, b->valuestring) ||
+	    !same_str(a->string, b->string))
+		return 0;
+	for (ca = a->child, cb = b->child; ca && cb;
+	    last = ca, ca = ca->next, cb = cb->next)
+		if ((last != NULL && ca->prev != last) || !same_tree(ca, cb))
+			return 0;
+	if (ca != NULL || cb != NULL)
+		return 0;
+	return a->child == NULL || a->child->prev == last;
+}
+
+static void
+differential(const char *body, size_t len)
+{
+	struct fs_err err;
+	cJSON *mine = proto_parse(body, len, &err), *theirs;
+	char *canon;
+
+	theirs = cjson_parse(body, len);
+	if (mine != NULL) {
+		if (theirs == NULL)
+			die("proto_parse accepts what cJSON refused", "");
+		if (!same_tree(mine, theirs))
+			die("proto_parse and cJSON build different trees", "");
+	} else if (theirs != NULL) {
+		if ((canon = cJSON_PrintUnformatted(theirs)) == NULL)
+			die("cJSON_PrintUnformatted", "");
+		cJSON_Delete(theirs);
+		if ((mine = proto_parse(canon, strlen(canon), &err)) == NULL)
+			die("proto_parse refuses canonical JSON", err.msg);
+		if ((theirs = cjson_parse(canon, strlen(canon))) == NULL)
+			die("cJSON refuses its own printing", canon);
+		if (!same_tree(mine, theirs))
+			die("proto_parse and cJSON build different trees from "
+			    "canonical JSON", canon);
+		free(canon);
+	}
+	proto_json_free(mine);
+	cJSON_Delete(theirs);
+}
+
 static void
 check(int hello, const uint8_t *data, size_t size)
 {
@@ -329,6 +422,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		verbose = getenv("FUZZ_VERBOSE") != NULL;
 		setup();
 	}
+	differential((const char *)data, size);
 	check(0, data, size);
 	check(1, data, size);
 	return 0;

@@ -1362,6 +1362,218 @@ test_unmapped_field_ignored(void **state)
 	free(req);
 }
 
+/*
+ * Many new records in one batch (merge.c writes their records and
+ * "created" rows in multi-row statements): a record that appears twice
+ * in the batch, before and after the pending list is written, is created
+ * once; rids and "created" rows keep the creation order; a stale row
+ * link is handled as always (the record on that row id becomes a logged
+ * tombstone first); a field version of its own is logged after the
+ * creation.  Then an app table with a trigger of its own: each insert
+ * sees every record created before it.
+ */
+#define PEND_N 400
+#define PEND_SID "5e5e5e5e5e5e5e5e"
+
+static void
+pend_sid(char out[33], int64_t clock)
+{
+	snprintf(out, 33, PEND_SID "%016llx", (unsigned long long)clock);
+}
+
+static int64_t
+pend_rid(struct fx *f, int64_t clock)
+{
+	char sid[33];
+
+	pend_sid(sid, clock);
+	return th_int(f->p, "SELECT rid FROM _fs_record WHERE sid = %Q", sid);
+}
+
+static void
+test_pending_creations(void **state)
+{
+	struct fx *f = *state;
+	const int64_t base = (int64_t)1 << 50;
+	char origins[64], sid[33], *req;
+	struct buf b, out;
+	int64_t n0;
+
+	snprintf(origins, sizeof origins, "[\"%s\"]", f->a_id);
+	/* Row ids 70 and 300 still carry links whose rows went unseen. */
+	th_exec(f->p, "INSERT INTO _fs_record(tid, lrow, sid) SELECT tid, 70, "
+	    "'eeeeeeeeeeeeeeee0000000000000070' FROM _fs_table WHERE name = "
+	    "'contacts'");
+	th_exec(f->p, "INSERT INTO _fs_record(tid, lrow, sid) SELECT tid, 300, "
+	    "'eeeeeeeeeeeeeeee0000000000000300' FROM _fs_table WHERE name = "
+	    "'contacts'");
+	buf_init(&b, 0);
+	buf_addstr(&b, "[");
+	for (int i = 0; i < PEND_N; i++) {
+		pend_sid(sid, base + i);
+		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
+		    "\"t:r%d\"],[%lld,\"t:p%d\"]", i ? "," : "", sid,
+		    (long long)(base + i), (long long)f->fa[C_NAME], i,
+		    (long long)f->fa[C_PHONE], i);
+		if (i % 100 == 50)
+			buf_printf(&b, ",[%lld,\"t:e%d\",\"%lld\",0]",
+			    (long long)f->fa[C_EMAIL], i,
+			    (long long)(base + i + 7));
+		buf_addstr(&b, "]}");
+		/* Again, newer: while still pending, and once written. */
+		if (i == 20 || i == 300) {
+			pend_sid(sid, base + (i == 20 ? 10 : 5));
+			buf_printf(&b, ",{\"r\":\"%s\",\"f\":[[%lld,\"t:again\","
+			    "\"%lld\",0]]}", sid, (long long)f->fa[C_NAME],
+			    (long long)(base + 1000));
+		}
+		/* A creation sent again, unchanged. */
+		if (i == 350) {
+			pend_sid(sid, base + 340);
+			buf_printf(&b, ",{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":"
+			    "[[%lld,\"t:r340\"]]}", sid, (long long)(base + 340),
+			    (long long)f->fa[C_NAME]);
+		}
+		/* A new record below the largest identity seen. */
+		if (i == 200) {
+			pend_sid(sid, base - 5);
+			buf_printf(&b, ",{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":"
+			    "[[%lld,\"t:low\"]]}", sid, (long long)(base - 5),
+			    (long long)f->fa[C_NAME]);
+		}
+	}
+	buf_addstr(&b, "]");
+	req = raw_exchange(f, NULL, origins, b.data);
+	send_ok(f, req, strlen(req), &out);
+	buf_free(&out);
+	free(req);
+	buf_free(&b);
+
+	/* Every record once, with its values. */
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM contacts"),
+	    PEND_N + 1);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_record WHERE "
+	    "sid LIKE '" PEND_SID "%%'"), PEND_N + 1);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_record r JOIN "
+	    "contacts c ON c.id = r.lrow WHERE r.sid LIKE '" PEND_SID "%%'"),
+	    PEND_N + 1);
+	assert_text(th_text(f->p, "SELECT c.name FROM _fs_record r JOIN "
+	    "contacts c ON c.id = r.lrow WHERE r.rid = %lld",
+	    (long long)pend_rid(f, base + 10)), "again");
+	assert_text(th_text(f->p, "SELECT c.name FROM _fs_record r JOIN "
+	    "contacts c ON c.id = r.lrow WHERE r.rid = %lld",
+	    (long long)pend_rid(f, base + 5)), "again");
+	assert_text(th_text(f->p, "SELECT c.phone FROM _fs_record r JOIN "
+	    "contacts c ON c.id = r.lrow WHERE r.rid = %lld",
+	    (long long)pend_rid(f, base + 340)), "p340");
+	/* Consecutive rids in creation order; "created" rows in rid order. */
+	assert_int_equal(th_int(f->p, "SELECT max(rid) - min(rid) + 1 FROM "
+	    "_fs_record WHERE sid LIKE '" PEND_SID "%%'"), PEND_N + 1);
+	assert_int_equal(pend_rid(f, base - 5), pend_rid(f, base + 200) + 1);
+	assert_int_equal(pend_rid(f, base + PEND_N - 1),
+	    pend_rid(f, base) + PEND_N);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_record a "
+	    "JOIN _fs_record b ON a.sid < b.sid AND a.rid > b.rid WHERE "
+	    "a.sid LIKE '" PEND_SID "%%' AND b.sid LIKE '" PEND_SID "%%' AND "
+	    "a.rid <> %lld AND b.rid <> %lld", (long long)pend_rid(f, base - 5),
+	    (long long)pend_rid(f, base - 5)), 0);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_log a JOIN "
+	    "_fs_log b ON a.rid < b.rid AND a.seq > b.seq WHERE a.fid = 0 AND "
+	    "b.fid = 0"), 0);
+	/* The stale links became tombstones, logged just before the
+	 * creation that took their row ids. */
+	for (int k = 0; k < 2; k++) {
+		int row = k ? 300 : 70;
+		int64_t rid = th_int(f->p, "SELECT rid FROM _fs_record WHERE "
+		    "sid = 'eeeeeeeeeeeeeeee%016d'", row);
+		int64_t seq = th_int(f->p, "SELECT seq FROM _fs_log WHERE rid = "
+		    "%lld AND kind = 2", (long long)rid);
+
+		assert_int_equal(th_int(f->p, "SELECT lrow IS NULL FROM "
+		    "_fs_record WHERE rid = %lld", (long long)rid), 1);
+		assert_int_equal(th_int(f->p, "SELECT seq FROM _fs_log WHERE "
+		    "fid = 0 AND rid = (SELECT rid FROM _fs_record WHERE tid = "
+		    "(SELECT tid FROM _fs_table WHERE name = 'contacts') AND "
+		    "lrow = %d)", row), seq + 1);
+	}
+	/* A field version of its own comes after the creation. */
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_log e JOIN "
+	    "_fs_log c ON c.rid = e.rid AND c.fid = 0 AND c.seq < e.seq WHERE "
+	    "e.fid = %lld AND e.new LIKE 'e%%'", (long long)f->fp[C_EMAIL]), 4);
+
+	/*
+	 * A long run of creations goes in with the connection's triggers
+	 * off (this batch ends in one); they are on again afterwards: the
+	 * app's own writes on this very connection are captured.
+	 */
+	buf_init(&b, 0);
+	buf_addstr(&b, "[");
+	for (int i = 0; i < 100; i++) {
+		pend_sid(sid, base + 2000 + i);
+		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
+		    "\"t:q%d\"]]}", i ? "," : "", sid, (long long)(base + 2000 +
+		    i), (long long)f->fa[C_NAME], i);
+	}
+	buf_addstr(&b, "]");
+	req = raw_exchange(f, NULL, origins, b.data);
+	send_ok(f, req, strlen(req), &out);
+	buf_free(&out);
+	free(req);
+	buf_free(&b);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM contacts WHERE "
+	    "name LIKE 'q%%'"), 100);
+	{
+		int on = -1;
+
+		sqlite3_db_config(f->p->s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER,
+		    -1, &on);
+		assert_int_equal(on, 1);
+	}
+	n0 = th_int(f->p, "SELECT count(*) FROM _fs_record");
+	th_exec(f->p, "INSERT INTO contacts(name) VALUES ('typed here')");
+	th_exec(f->p, "UPDATE contacts SET phone = 'new' WHERE name = 'r7'");
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_record"),
+	    n0 + 1);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_log l JOIN "
+	    "_fs_record r USING (rid) JOIN contacts c ON c.id = r.lrow WHERE "
+	    "c.name = 'typed here' AND l.fid = 0 AND l.src IS NULL"), 1);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_log l JOIN "
+	    "_fs_record r USING (rid) JOIN contacts c ON c.id = r.lrow WHERE "
+	    "c.name = 'r7' AND l.fid = %lld AND l.new = 'new' AND l.src IS "
+	    "NULL", (long long)f->fp[C_PHONE]), 1);
+	/* Nothing the batch created went through the insert trigger too. */
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_log WHERE "
+	    "fid = 0 AND src IS NULL AND rid IN (SELECT rid FROM _fs_record "
+	    "WHERE sid LIKE '" PEND_SID "%%')"), 0);
+
+	/* A trigger of the app's own: each insert sees all records so far. */
+	th_exec(f->p, "CREATE TABLE audit(n INTEGER)");
+	th_exec(f->p, "CREATE TRIGGER audit_ins AFTER INSERT ON contacts "
+	    "BEGIN INSERT INTO audit VALUES ((SELECT count(*) FROM "
+	    "_fs_record)); END");
+	n0 = th_int(f->p, "SELECT count(*) FROM _fs_record");
+	buf_init(&b, 0);
+	buf_addstr(&b, "[");
+	for (int i = 0; i < 10; i++) {
+		pend_sid(sid, base + 5000 + i);
+		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
+		    "\"t:t%d\"]]}", i ? "," : "", sid, (long long)(base + 5000 +
+		    i), (long long)f->fa[C_NAME], i);
+	}
+	buf_addstr(&b, "]");
+	req = raw_exchange(f, NULL, origins, b.data);
+	send_ok(f, req, strlen(req), &out);
+	buf_free(&out);
+	free(req);
+	buf_free(&b);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM audit"), 10);
+	assert_int_equal(th_int(f->p, "SELECT min(n) FROM audit"), n0);
+	assert_int_equal(th_int(f->p, "SELECT count(DISTINCT n) FROM audit"),
+	    10);
+	assert_int_equal(th_int(f->p, "SELECT count(*) FROM _fs_record"),
+	    n0 + 10);
+}
+
 int
 main(void)
 {
@@ -1405,6 +1617,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_other_instance_refused,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unmapped_field_ignored,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_creations,
 		    fx_setup, fx_teardown),
 	};
 

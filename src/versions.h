@@ -1,0 +1,31 @@
+/*
+ * versions.h - a record's current version of some of its fields.
+ *
+ * The current version of a field is its newest _fs_log row (fid 0: the
+ * record's creation row).  Both the sender (changes.c) and the receiver
+ * (merge.c) need it for the fields in hand, never for the whole record:
+ * one index seek per field, so the cost does not grow with how often a
+ * record was changed before.
+ */
+#ifndef FS_VERSIONS_H
+#define FS_VERSIONS_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+struct version {
+	int64_t fid;		/* in: the field; 0 for the creation row */
+	int found;		/* out: the field has a log row */
+	int64_t seq, hlc, origin, src;
+	int has_src;		/* src is a pairing (else made here) */
+	int kind;		/* low bits of _fs_log.kind */
+};
+
+/* Fill v[0..n) (their fid set) for record rid; -1 on a database error. */
+int versions_get(struct store *s, int64_t rid, struct version *v, int n,
+    struct fs_err *err);
+/* The entry of v[0..n) for fid, or NULL. */
+struct version *versions_find(struct version *v, int n, int64_t fid);
+
+#endif
