@@ -87,7 +87,7 @@ CREATE TABLE _fs_log (
 	old,
 	new
 );
-CREATE INDEX _fs_log_field ON _fs_log (rid, fid, seq);
+CREATE INDEX _fs_log_field ON _fs_log (rid, fid, seq, hlc, origin, src, kind);
 
 CREATE TABLE _fs_pair (
 	pid		INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -123,8 +123,15 @@ emit_record(struct builder *b, const struct touch *t, int n,
 		ver->kind = t[0].kind;
 		nver = 1;
 	} else {
-		/* The creation row and each field this record sends now. */
-		ver[nver++].fid = 0;
+		/*
+		 * Each field this record sends now, and the creation row if
+		 * the creation is part of this chunk: otherwise every field
+		 * sent has a row of its own here, and the peer has had the
+		 * creation before (reading it would cost a page of the log
+		 * far from the cursor).
+		 */
+		if (is_created)
+			ver[nver++].fid = 0;
 		for (int i = 0; i < tab->nfields; i++)
 			if (fieldmap_mode_sends(tab->fields[i]->mode) &&
 			    (is_created || touched(t, n, tab->fields[i]->fid,

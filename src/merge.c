@@ -971,14 +971,26 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 	sqlite3_value **cur = xcalloc((size_t)r->nin + 1, sizeof *cur);
 	int nlv = 0, rc, ret = -1, gone = 0;
 
-	/* The creation row's version and that of each incoming field. */
+	/*
+	 * The version of each incoming field, and the creation row's when
+	 * it counts: for a field without a row of its own, or against a
+	 * creation sent again.  (It is often a page of the log far away.)
+	 */
 	lv = xcalloc((size_t)r->nin + 1, sizeof *lv);
 	lv[nlv++].fid = 0;
 	for (int i = 0; i < r->nin; i++)
 		if (fieldmap_mode_receives(r->in[i].f->mode))
 			lv[nlv++].fid = r->in[i].f->fid;
-	if (versions_get(c->s, rid, lv, nlv, err) == -1)
+	if (versions_get(c->s, rid, lv + 1, nlv - 1, err) == -1)
 		goto out;
+	{
+		int need = r->has_c;
+
+		for (int i = 1; i < nlv; i++)
+			need |= !lv[i].found;
+		if (need && versions_get(c->s, rid, lv, 1, err) == -1)
+			goto out;
+	}
 	created = versions_find(lv, nlv, 0);
 	/* Copy the current values out before writing to the row. */
 	sqlite3_reset(t->read);

@@ -36,6 +36,7 @@
 #define NFIELDS 10
 #define PASSWORD "bench password"
 #define INITIAL_RUNS 5
+#define INC_RUNS 15
 
 static char dir[256];
 
@@ -243,7 +244,7 @@ incremental(int64_t rows, struct server **srv, double *ratio, double *sync_s,
 	struct sync_progress prog;
 	struct fs_err err;
 	char url[128], plain[600];
-	double tsync[5], traw[5];
+	double tsync[INC_RUNS], traw[INC_RUNS];
 
 	memset(&cfg, 0, sizeof cfg);
 	setup_side(&p, "passive", 0, 0, NULL);
@@ -260,7 +261,7 @@ incremental(int64_t rows, struct server **srv, double *ratio, double *sync_s,
 	sync_once(&a, &cl, &prog);	/* initial, not measured here */
 	snprintf(plain, sizeof plain, "%s/plain-%" PRId64 ".db", dir, rows);
 	make_db(plain, rows, NULL);
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < INC_RUNS; k++) {
 		/* Same 100 updates through the app on the enrolled side. */
 		raw_updates(a.path, 100, rows);
 		tsync[k] = sync_once(&a, &cl, &prog);
@@ -271,8 +272,8 @@ incremental(int64_t rows, struct server **srv, double *ratio, double *sync_s,
 		}
 		traw[k] = raw_updates(plain, 100, rows);
 	}
-	*sync_s = median(tsync, 5);
-	*ratio = *sync_s / median(traw, 5);
+	*sync_s = median(tsync, INC_RUNS);
+	*ratio = *sync_s / median(traw, INC_RUNS);
 	/* Wire bytes: the batch those 100 changes make, per field. */
 	{
 		struct pairing *pr = pairing_get(a.s, "bench", &err);
