@@ -30,6 +30,16 @@ static const char SQL_SCAN[] =
     "_fs_record r ON r.rid = l.rid LEFT JOIN _fs_link k ON k.pid = ?3 AND "
     "k.rid = l.rid WHERE l.seq > ?1 AND l.src IS NOT ?3 ORDER BY l.seq "
     "LIMIT ?2";
+/*
+ * The same for the log's tail, when the rows after the cursor fit one
+ * chunk: the versions then come from the rows in hand (see
+ * changes_build), and nothing needs the per-record index.
+ */
+static const char SQL_SCAN_TAIL[] =
+    "SELECT l.seq, l.rid, l.fid, l.kind, r.tid, r.lrow, coalesce(k.rsid, "
+    "r.sid), l.hlc, l.origin, l.src, 0 FROM _fs_log l JOIN _fs_record r ON "
+    "r.rid = l.rid LEFT JOIN _fs_link k ON k.pid = ?3 AND k.rid = l.rid "
+    "WHERE l.seq > ?1 AND l.src IS NOT ?3 ORDER BY l.seq LIMIT ?2";
 static const char SQL_LAST_SEQ[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
 static const char SQL_ORIGIN[] =
@@ -90,9 +100,13 @@ touched(const struct touch *t, int n, int64_t fid, int *created)
 	return 0;
 }
 
-/* Emit one record; t[0..n) are the chunk's rows for it, sorted by seq. */
+/*
+ * Emit one record; t[0..n) are the chunk's rows for it, sorted by seq.
+ * complete: they are all its rows after the cursor, and there are no
+ * later ones.
+ */
 static int
-emit_record(struct builder *b, const struct touch *t, int n,
+emit_record(struct builder *b, const struct touch *t, int n, int complete,
     struct fs_err *err)
 {
 	struct store *s = b->s;
@@ -111,8 +125,33 @@ emit_record(struct builder *b, const struct touch *t, int n,
 		return 0;
 	(void)touched(t, n, -1, &is_created);
 
-	ver = xcalloc((size_t)tab->nfields + 1, sizeof *ver);
-	if (n == 1 && t[0].only) {
+	ver = xcalloc((size_t)tab->nfields + (size_t)n + 1, sizeof *ver);
+	if (complete) {
+		/*
+		 * A field's current version is its newest row, and every row
+		 * newer than the cursor is here (echoes of this pairing
+		 * included, or the caller would not say complete).  Older
+		 * rows are older than these.  A field with no row here is
+		 * only sent with the creation, whose row is here too.
+		 */
+		for (int i = 0; i < n; i++) {
+			struct version *v = NULL;
+
+			for (int k = 0; k < nver && v == NULL; k++)
+				if (ver[k].fid == t[i].fid)
+					v = &ver[k];
+			if (v == NULL)
+				v = &ver[nver++];
+			v->fid = t[i].fid;
+			v->found = 1;
+			v->seq = t[i].seq;
+			v->hlc = t[i].hlc;
+			v->origin = t[i].origin;
+			v->has_src = t[i].has_src;
+			v->src = t[i].src;
+			v->kind = t[i].kind;
+		}
+	} else if (n == 1 && t[0].only) {
 		/* The record's only row: its version is the scan's. */
 		ver->fid = t[0].fid;
 		ver->found = 1;
@@ -265,10 +304,23 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 	b.out = &body;
 	buf_addstr(&body, "\"changes\":[");
 	for (;;) {
-		sqlite3_stmt *st = store_stmt(s, SQL_SCAN, err);
-		int n = 0, rc;
+		sqlite3_stmt *st, *ls;
+		int64_t last;
+		int n = 0, rc, tail, complete;
 
-		if (st == NULL)
+		/* Where the log ends now (this is one read snapshot). */
+		if ((ls = store_stmt(s, SQL_LAST_SEQ, err)) == NULL)
+			goto out;
+		if (sqlite3_step(ls) != SQLITE_ROW) {
+			sqlite3_reset(ls);
+			store_dberr(s, err, "read log end");
+			goto out;
+		}
+		last = sqlite3_column_int64(ls, 0);
+		sqlite3_reset(ls);
+		tail = last - res->cursor <= CHUNK_ROWS;
+		if ((st = store_stmt(s, tail ? SQL_SCAN_TAIL : SQL_SCAN,
+		    err)) == NULL)
 			goto out;
 		sqlite3_bind_int64(st, 1, res->cursor);
 		sqlite3_bind_int(st, 2, CHUNK_ROWS);
@@ -297,17 +349,15 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 			store_dberr(s, err, "scan log");
 			goto out;
 		}
-		if (n < CHUNK_ROWS) {
-			/* Everything after the last row returned was skipped. */
-			sqlite3_stmt *ls = store_stmt(s, SQL_LAST_SEQ, err);
-
-			if (ls == NULL)
-				goto out;
-			if (sqlite3_step(ls) == SQLITE_ROW &&
-			    sqlite3_column_int64(ls, 0) > res->cursor)
-				res->cursor = sqlite3_column_int64(ls, 0);
-			sqlite3_reset(ls);
-		}
+		/*
+		 * In the tail, n rows for that many seqs means no row in
+		 * between was skipped as an echo: the chunk holds every row
+		 * after the cursor.
+		 */
+		complete = tail && last - res->cursor == n;
+		/* Everything after the last row returned was skipped. */
+		if (n < CHUNK_ROWS && last > res->cursor)
+			res->cursor = last;
 		if (n == 0)
 			break;
 		if (n == CHUNK_ROWS)
@@ -319,7 +369,7 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 
 			while (j < n && t[j].rid == t[i].rid)
 				j++;
-			if (emit_record(&b, t + i, j - i, err) == -1)
+			if (emit_record(&b, t + i, j - i, complete, err) == -1)
 				goto out;
 			i = j;
 		}

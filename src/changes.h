@@ -14,6 +14,11 @@
  *   pairing is not sent back (no echo); one that came from another
  *   pairing is (relay).
  * - Cost grows with the rows after the cursor, never with table size.
+ *   When those rows fit one chunk (an incremental sync), the versions
+ *   come from the rows themselves and no per-record index is read,
+ *   unless an echo was skipped among them.
+ * - The caller holds a transaction: the end of the log and the rows are
+ *   read from one snapshot.
  */
 #ifndef FS_CHANGES_H
 #define FS_CHANGES_H
