@@ -129,10 +129,10 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 	if (complete) {
 		/*
 		 * A field's current version is its newest row, and every row
-		 * newer than the cursor is here (echoes of this pairing
-		 * included, or the caller would not say complete).  Older
-		 * rows are older than these.  A field with no row here is
-		 * only sent with the creation, whose row is here too.
+		 * newer than the cursor is here (no echo of this pairing was
+		 * skipped among them, or the caller would not say complete).
+		 * Older rows are older than these.  A field with no row here
+		 * is only sent with the creation, whose row is here too.
 		 */
 		for (int i = 0; i < n; i++) {
 			struct version *v = NULL;
