@@ -40,6 +40,10 @@ int capture_install(struct store *s, const struct catalog_table *t,
     struct fs_err *err);
 /* Drop every fieldsync trigger on table name. */
 int capture_remove(struct store *s, const char *table, struct fs_err *err);
+/* SQL condition: trigger name n is one of the capture triggers. */
+#define CAPTURE_TRIGGER_SQL(n) \
+    "(" n " GLOB '_fs_ins_*' OR " n " GLOB '_fs_upd_*' OR " n " GLOB " \
+    "'_fs_del_*' OR " n " GLOB '_fs_key_*')"
 /* SQL expression for "now" in hybrid clock units. */
 #define CAPTURE_HLC_NOW \
     "(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) << 16)"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "capture.h"
 #include "fieldmap.h"
 #include "ident.h"
 #include "merge.h"
@@ -69,8 +70,7 @@ static const char SQL_MAX_SID[] =
 /* Triggers other than the capture triggers, anywhere in the database. */
 static const char SQL_APP_TRIGGERS[] =
     "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND "
-    "NOT (name GLOB '_fs_ins_*' OR name GLOB '_fs_upd_*' OR name GLOB "
-    "'_fs_del_*' OR name GLOB '_fs_key_*')) OR EXISTS (SELECT 1 FROM "
+    "NOT " CAPTURE_TRIGGER_SQL("name") ") OR EXISTS (SELECT 1 FROM "
     "sqlite_temp_schema WHERE type = 'trigger')";
 /*
  * Whether an INSERT into an app table can run anything besides the

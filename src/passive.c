@@ -65,6 +65,32 @@ check_peer(const struct pairstate *ps, const char *instance,
 	return 0;
 }
 
+/*
+ * Both requests start alike: the pairing, a write transaction, its state
+ * loaded, and the check that this active instance may use it.  On NULL
+ * no transaction is left open.
+ */
+static struct pairing *
+passive_begin(struct store *s, const char *pair, const char *instance,
+    struct pairstate *ps, struct fs_err *err)
+{
+	struct pairing *p;
+
+	if ((p = passive_pair(s, pair, err)) == NULL)
+		return NULL;
+	if (store_begin(s, err) == -1) {
+		pairing_free(p);
+		return NULL;
+	}
+	if (pairstate_load(s, p->pid, ps, err) == -1 ||
+	    check_peer(ps, instance, err) == -1) {
+		store_rollback(s);
+		pairing_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 static int
 validate_catalogue(const cJSON *fields, struct fs_err *err)
 {
@@ -110,14 +136,9 @@ passive_hello(struct store *s, const char *pair, const char *body,
 	    (fields = proto_get_array(req, "fields", err)) == NULL ||
 	    validate_catalogue(fields, err) == -1)
 		goto out;
-	if ((p = passive_pair(s, pair, err)) == NULL)
-		goto out;
-	if (store_begin(s, err) == -1)
+	if ((p = passive_begin(s, pair, instance, &ps, err)) == NULL)
 		goto out;
 	in_tx = 1;
-	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
-	    check_peer(&ps, instance, err) == -1)
-		goto out;
 	txt = cJSON_PrintUnformatted(fields);
 	st = store_prepare(s, "UPDATE _fs_pair_state SET peer_instance = ?2, "
 	    "peer_name = ?3, peer_catalog = ?4 WHERE pid = ?1", err);
@@ -213,14 +234,9 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	if (cJSON_GetObjectItemCaseSensitive(req, "interval") != NULL &&
 	    proto_get_i64(req, "interval", 1, 604800, &interval, err) == -1)
 		goto out;
-	if ((p = passive_pair(s, pair, err)) == NULL)
-		goto out;
-	if (store_begin(s, err) == -1)
+	if ((p = passive_begin(s, pair, instance, &ps, err)) == NULL)
 		goto out;
 	in_tx = 1;
-	if (pairstate_load(s, p->pid, &ps, err) == -1 ||
-	    check_peer(&ps, instance, err) == -1)
-		goto out;
 	if (ps.peer_instance == NULL) {
 		fs_err_set(err, FS_ECONFLICT, "hello first: this pairing has "
 		    "not seen the active side's field catalogue");
