@@ -1390,6 +1390,33 @@ pend_rid(struct fx *f, int64_t clock)
 	return th_int(f->p, "SELECT rid FROM _fs_record WHERE sid = %Q", sid);
 }
 
+/*
+ * One batch creating n records, identities (and clocks) first.. first+n-1,
+ * each with only its name: "<letter><i>".
+ */
+static void
+send_creations(struct fx *f, const char *origins, int64_t first, int n,
+    char letter)
+{
+	char sid[33], *req;
+	struct buf b, out;
+
+	buf_init(&b, 0);
+	buf_addstr(&b, "[");
+	for (int i = 0; i < n; i++) {
+		pend_sid(sid, first + i);
+		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
+		    "\"t:%c%d\"]]}", i ? "," : "", sid, (long long)(first + i),
+		    (long long)f->fa[C_NAME], letter, i);
+	}
+	buf_addstr(&b, "]");
+	req = raw_exchange(f, NULL, origins, b.data);
+	send_ok(f, req, strlen(req), &out);
+	buf_free(&out);
+	free(req);
+	buf_free(&b);
+}
+
 static void
 test_pending_creations(void **state)
 {
@@ -1506,20 +1533,7 @@ test_pending_creations(void **state)
 	 * off (this batch ends in one); they are on again afterwards: the
 	 * app's own writes on this very connection are captured.
 	 */
-	buf_init(&b, 0);
-	buf_addstr(&b, "[");
-	for (int i = 0; i < 100; i++) {
-		pend_sid(sid, base + 2000 + i);
-		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
-		    "\"t:q%d\"]]}", i ? "," : "", sid, (long long)(base + 2000 +
-		    i), (long long)f->fa[C_NAME], i);
-	}
-	buf_addstr(&b, "]");
-	req = raw_exchange(f, NULL, origins, b.data);
-	send_ok(f, req, strlen(req), &out);
-	buf_free(&out);
-	free(req);
-	buf_free(&b);
+	send_creations(f, origins, base + 2000, 100, 'q');
 	assert_int_equal(th_int(f->p, "SELECT count(*) FROM contacts WHERE "
 	    "name LIKE 'q%%'"), 100);
 	{
@@ -1552,20 +1566,7 @@ test_pending_creations(void **state)
 	    "BEGIN INSERT INTO audit VALUES ((SELECT count(*) FROM "
 	    "_fs_record)); END");
 	n0 = th_int(f->p, "SELECT count(*) FROM _fs_record");
-	buf_init(&b, 0);
-	buf_addstr(&b, "[");
-	for (int i = 0; i < 10; i++) {
-		pend_sid(sid, base + 5000 + i);
-		buf_printf(&b, "%s{\"r\":\"%s\",\"c\":[\"%lld\",0],\"f\":[[%lld,"
-		    "\"t:t%d\"]]}", i ? "," : "", sid, (long long)(base + 5000 +
-		    i), (long long)f->fa[C_NAME], i);
-	}
-	buf_addstr(&b, "]");
-	req = raw_exchange(f, NULL, origins, b.data);
-	send_ok(f, req, strlen(req), &out);
-	buf_free(&out);
-	free(req);
-	buf_free(&b);
+	send_creations(f, origins, base + 5000, 10, 't');
 	assert_int_equal(th_int(f->p, "SELECT count(*) FROM audit"), 10);
 	assert_int_equal(th_int(f->p, "SELECT min(n) FROM audit"), n0);
 	assert_int_equal(th_int(f->p, "SELECT count(DISTINCT n) FROM audit"),
