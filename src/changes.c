@@ -9,6 +9,7 @@
 #include "fieldmap.h"
 #include "proto.h"
 #include "util.h"
+#include "value.h"
 #include "versions.h"
 
 #define CHUNK_ROWS 512
@@ -101,6 +102,27 @@ touched(const struct touch *t, int n, int64_t fid, int *created)
 }
 
 /*
+ * Whether the chunk's rows t[0..n) change the record status and the row
+ * just read (tab->read) is live now: a restore, or a status write that
+ * left it live.
+ */
+static int
+restored(struct synctable *tab, const struct touch *t, int n)
+{
+	for (int k = 0; k < tab->nfields; k++) {
+		struct syncfield *f = tab->fields[k];
+
+		if (!f->is_status || !fieldmap_mode_sends(f->mode))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (t[i].fid == f->fid && t[i].kind == 0)
+				return !value_is_deleted(sqlite3_column_value(
+				    tab->read, f->col_idx));
+	}
+	return 0;
+}
+
+/*
  * Emit one record; t[0..n) are the chunk's rows for it, sorted by seq.
  * complete: they are all its rows after the cursor, and there are no
  * later ones.
@@ -115,7 +137,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 	struct version *ver = NULL, *created = NULL;
 	int nver = 0, rc, ret = -1, nout = 0, row_loaded = 0, hard = 0;
 	int64_t tid = t[0].tid, lrow = t[0].lrow;
-	int tomb = t[0].tomb, is_created = 0;
+	int tomb = t[0].tomb, is_created = 0, whole, revived;
 	const char *sidhex = t[0].sid;
 	size_t mark = b->out->len;
 
@@ -125,8 +147,26 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		return 0;
 	(void)touched(t, n, -1, &is_created);
 
+	if (!tomb) {
+		sqlite3_reset(tab->read);
+		sqlite3_bind_int64(tab->read, 1, lrow);
+		if ((rc = sqlite3_step(tab->read)) == SQLITE_ROW)
+			row_loaded = 1;
+		else if (rc != SQLITE_DONE) {
+			store_dberr(s, err, "read row");
+			goto out;
+		}
+	}
+	/*
+	 * A record goes whole with its creation, and with a restore: the
+	 * peer may have hard-deleted it and then needs every field to bring
+	 * the row back (fieldsync-protocol(7)).
+	 */
+	revived = !is_created && row_loaded && restored(tab, t, n);
+	whole = is_created || revived;
+
 	ver = xcalloc((size_t)tab->nfields + (size_t)n + 1, sizeof *ver);
-	if (complete) {
+	if (complete && !revived) {
 		/*
 		 * A field's current version is its newest row, and every row
 		 * newer than the cursor is here (no echo of this pairing was
@@ -169,11 +209,11 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		 * creation before (reading it would cost a page of the log
 		 * far from the cursor).
 		 */
-		if (is_created)
+		if (whole)
 			ver[nver++].fid = 0;
 		for (int i = 0; i < tab->nfields; i++)
 			if (fieldmap_mode_sends(tab->fields[i]->mode) &&
-			    (is_created || touched(t, n, tab->fields[i]->fid,
+			    (whole || touched(t, n, tab->fields[i]->fid,
 			    &is_created)))
 				ver[nver++].fid = tab->fields[i]->fid;
 		/* Versions are copied out; values are read from the app row. */
@@ -181,17 +221,6 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 			goto out;
 	}
 	created = versions_find(ver, nver, 0);
-
-	if (!tomb) {
-		sqlite3_reset(tab->read);
-		sqlite3_bind_int64(tab->read, 1, lrow);
-		if ((rc = sqlite3_step(tab->read)) == SQLITE_ROW)
-			row_loaded = 1;
-		else if (rc != SQLITE_DONE) {
-			store_dberr(s, err, "read row");
-			goto out;
-		}
-	}
 	buf_addstr(b->out, b->nrecords ? ",{\"r\":\"" : "{\"r\":\"");
 	buf_addstr(b->out, sidhex);
 	buf_addstr(b->out, "\"");
@@ -210,14 +239,18 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 
 		if (!fieldmap_mode_sends(f->mode))
 			continue;
-		if (!is_created && !touched(t, n, f->fid, &is_created))
+		if (!whole && !touched(t, n, f->fid, &is_created))
 			continue;
 		if ((v = versions_find(ver, nver, f->fid)) == NULL)
 			v = created;
 		if (v == NULL)
 			continue;
-		if (v->has_src && v->src == m->pair->pid)
-			continue;	/* it came from there: no echo */
+		/*
+		 * What came from there is not echoed, but for a restore: the
+		 * peer may have lost all of it with a hard delete.
+		 */
+		if (v->has_src && v->src == m->pair->pid && !revived)
+			continue;
 		if (tomb || !row_loaded) {
 			/* Only the deletion itself is left to tell. */
 			if (!f->is_status || v->kind != 2)

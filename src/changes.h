@@ -9,10 +9,11 @@
  *   The batch stops after the chunk that crosses the byte budget; one huge
  *   value still goes through, alone.
  * - A record is sent once per chunk with the fields the chunk touched
- *   (all mapped fields for a "created" row), each with its current value
- *   and version.  A field whose current version came from this very
- *   pairing is not sent back (no echo); one that came from another
- *   pairing is (relay).
+ *   (all mapped fields for a "created" row, and for a restore: a peer
+ *   that hard-deleted the record needs them all to bring it back), each
+ *   with its current value and version.  A field whose current version
+ *   came from this very pairing is not sent back (no echo), but for a
+ *   restore; one that came from another pairing is (relay).
  * - Cost grows with the rows after the cursor, never with table size.
  *   When those rows fit one chunk (an incremental sync), the versions
  *   come from the rows themselves and no per-record index is read,

@@ -102,7 +102,9 @@ const struct cmd_entry cmd_table[] = {
 	  "--json\tmachine-readable output", cmd_conflicts },
 	{ "conflicts resolve", "ID --keep local|remote",
 	  "keep one value of a conflict; the choice syncs like any edit",
-	  "--keep local|remote\tthe value to keep", cmd_conflicts_resolve },
+	  "--keep local|remote\tthe value to keep; remote is refused when the\n"
+	  "\trow was hard-deleted here (restore it on the peer)",
+	  cmd_conflicts_resolve },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

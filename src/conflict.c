@@ -124,6 +124,17 @@ conflict_resolve(struct store *s, int64_t id, const char *keep,
 		    "resolved", id);
 		goto out;
 	}
+	if (sqlite3_column_type(st, 4) == SQLITE_NULL && col == 1) {
+		/*
+		 * The row was hard-deleted here: there is nothing to write
+		 * the value into.  The peer kept its copy.
+		 */
+		fs_err_set(err, FS_ECONFLICT, "the record of conflict %" PRId64
+		    " is deleted here (its row is gone): restore it on the "
+		    "peer, which kept it, and the restore brings it back",
+		    id);
+		goto out;
+	}
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
 		/* A plain local write: captured, versioned and synced. */
 		buf_addstr(&b, "UPDATE ");

@@ -12,6 +12,7 @@
 #include "merge.h"
 #include "proto.h"
 #include "util.h"
+#include "value.h"
 #include "versions.h"
 
 static const char SQL_FIND_LINK[] =
@@ -25,6 +26,11 @@ static const char SQL_REC[] =
 static const char SQL_SEEN[] =
     "SELECT 1 FROM _fs_log WHERE rid = ?1 AND fid = ?2 AND hlc = ?3 AND "
     "origin = ?4 LIMIT 1";
+static const char SQL_ECHO_VALUE[] = "SELECT ?1";
+static const char SQL_LOGGED_NEW[] =
+    "SELECT new FROM _fs_log WHERE seq = ?1";
+static const char SQL_RELINK[] =
+    "UPDATE _fs_record SET lrow = ?2 WHERE rid = ?1";
 static const char SQL_SWITCH[] =
     "UPDATE _fs_clock SET ap_src = ?1, ap_hlc = ?2, ap_origin = ?3, "
     "ap_sid = ?4 WHERE id = 1";
@@ -461,6 +467,35 @@ insert_stmt(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	return t->insert;
 }
 
+/*
+ * Insert the app row of r with the fields use[] says, and the time added
+ * now unless r brings it; *lrow is its row id.
+ */
+static int
+insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
+    int has_added, int64_t *lrow, struct fs_err *err)
+{
+	sqlite3_stmt *ins = insert_stmt(c, r->table, r, use, !has_added, err);
+	int k = 0;
+
+	if (ins == NULL)
+		return -1;
+	for (int i = 0; i < r->nin; i++)
+		if (use[i])
+			proto_bind_value(ins, ++k, &r->in[i].v);
+	if (!has_added)
+		sqlite3_bind_text(ins, ++k, c->now, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		store_dberr(c->s, err, "insert record");
+		sqlite3_reset(ins);
+		return -1;
+	}
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	*lrow = sqlite3_last_insert_rowid(c->s->db);
+	return 0;
+}
+
 static int
 find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
     int64_t *rid, int *ambiguous, struct fs_err *err)
@@ -787,8 +822,7 @@ create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
     struct merge_stats *st, struct fs_err *err)
 {
 	struct synctable *t = r->table;
-	sqlite3_stmt *ins;
-	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0, k = 0;
+	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0;
 	int64_t chlc = r->c_hlc, corig = r->c_origin, lrow;
 	int ret = -1, has_added = 0, plain = 0, direct = 0;
 
@@ -827,21 +861,8 @@ create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 		fs_err_set(err, FS_EDB, "cannot switch triggers back on");
 		goto out;
 	}
-	if ((ins = insert_stmt(c, t, r, use, !has_added, err)) == NULL)
+	if (insert_row(c, r, use, has_added, &lrow, err) == -1)
 		goto out;
-	for (int i = 0; i < r->nin; i++)
-		if (use[i])
-			proto_bind_value(ins, ++k, &r->in[i].v);
-	if (!has_added)
-		sqlite3_bind_text(ins, ++k, c->now, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		store_dberr(c->s, err, "insert record");
-		sqlite3_reset(ins);
-		goto out;
-	}
-	sqlite3_reset(ins);
-	sqlite3_clear_bindings(ins);
-	lrow = sqlite3_last_insert_rowid(c->s->db);
 	pend_add(p, t, lrow, r->sid, chlc, corig);
 	st->created++;
 	st->applied += n;
@@ -919,6 +940,47 @@ record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	return stmt_done(c->s, st, err);
 }
 
+/* Whether this record's field had the incoming version before (-1: error). */
+static int
+seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    struct fs_err *err)
+{
+	sqlite3_stmt *q = store_stmt(c->s, SQL_SEEN, err);
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, in->f->fid);
+	sqlite3_bind_int64(q, 3, in->hlc);
+	sqlite3_bind_int64(q, 4, in->origin);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "read log");
+	return rc == SQLITE_ROW;
+}
+
+/* Who wins a clash of an incoming change with local version l. */
+static int
+clash_remote_wins(struct merge_ctx *c, const struct infield *in,
+    const struct version *l)
+{
+	int remote_wins;
+
+	if (strcmp(c->policy, "newest") == 0) {
+		char *a = origin_instance(c, in->origin);
+		char *b = origin_instance(c, l->origin);
+
+		remote_wins = newer(in->hlc, a, l->hlc, b);
+		free(a);
+		free(b);
+	} else
+		remote_wins = (strcmp(c->policy, "active") == 0) ==
+		    !c->m->active;
+	return remote_wins;
+}
+
 /* Write one incoming value through the capture triggers. */
 static int
 apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
@@ -966,7 +1028,6 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
     struct merge_stats *st, struct fs_err *err)
 {
 	struct synctable *t = r->table;
-	sqlite3_stmt *seen;
 	struct version *lv, *created;
 	sqlite3_value **cur = xcalloc((size_t)r->nin + 1, sizeof *cur);
 	int nlv = 0, rc, ret = -1, gone = 0;
@@ -1034,14 +1095,8 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 			}
 			continue;
 		}
-		if ((seen = store_stmt(c->s, SQL_SEEN, err)) == NULL)
+		if ((found = seen_before(c, rid, in, err)) == -1)
 			goto out;
-		sqlite3_bind_int64(seen, 1, rid);
-		sqlite3_bind_int64(seen, 2, in->f->fid);
-		sqlite3_bind_int64(seen, 3, in->hlc);
-		sqlite3_bind_int64(seen, 4, in->origin);
-		found = sqlite3_step(seen) == SQLITE_ROW;
-		sqlite3_reset(seen);
 		/*
 		 * A field the creation wrote has no log row of its own: the
 		 * creation's version stands for it, and any later row of the
@@ -1094,16 +1149,7 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 			st->applied++;
 			continue;
 		}
-		if (strcmp(c->policy, "newest") == 0) {
-			char *a = origin_instance(c, in->origin);
-			char *b = origin_instance(c, l->origin);
-
-			remote_wins = newer(in->hlc, a, l->hlc, b);
-			free(a);
-			free(b);
-		} else
-			remote_wins = (strcmp(c->policy, "active") == 0) ==
-			    !c->m->active;
+		remote_wins = clash_remote_wins(c, in, l);
 		if (record_conflict(c, rid, in, cur[i], l, remote_wins,
 		    err) == -1)
 			goto out;
@@ -1120,6 +1166,114 @@ out:
 		sqlite3_value_free(cur[i]);
 	free(cur);
 	free(lv);
+	return ret;
+}
+
+/*
+ * A record hard-deleted here (its row is gone, the record stays) that
+ * the peer, which kept a soft-deleted copy, has restored.  A restore is
+ * sent whole (changes.c), so the row comes back with every field the
+ * record brings here, under the same record.  The restore is one more
+ * change of the status field: one this side has seen before changes
+ * nothing, and one that clashes with a deletion here the peer has not
+ * acknowledged yet is a conflict like any other, which the policy
+ * decides (a deletion that wins keeps the row gone).
+ */
+static int
+revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    struct merge_stats *st, struct fs_err *err)
+{
+	struct infield *in = NULL;
+	struct version lv[2];
+	const struct version *l;
+	sqlite3_stmt *q;
+	int *use = NULL, n = 0, has_added = 0, ret = -1, live, seen;
+	int clashed = 0;
+	int64_t lrow;
+
+	for (int i = 0; i < r->nin; i++)
+		if (r->in[i].f->is_status &&
+		    fieldmap_mode_receives(r->in[i].f->mode))
+			in = &r->in[i];
+	if (in == NULL || r->hard)
+		return 0;
+	/* Live or deleted as the app reads the value (value_is_deleted). */
+	if ((q = store_stmt(c->s, SQL_ECHO_VALUE, err)) == NULL)
+		return -1;
+	proto_bind_value(q, 1, &in->v);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return store_dberr(c->s, err, "read status value");
+	}
+	live = !value_is_deleted(sqlite3_column_value(q, 0));
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (!live)
+		return 0;	/* deleted on both sides */
+
+	memset(lv, 0, sizeof lv);
+	lv[0].fid = in->f->fid;
+	if (versions_get(c->s, rid, lv, 2, err) == -1)
+		return -1;
+	if ((l = versions_find(lv, 2, in->f->fid)) == NULL)
+		l = versions_find(lv, 2, 0);
+	if (l != NULL && l->hlc == in->hlc && l->origin == in->origin)
+		return 0;	/* have exactly this version */
+	if ((seen = seen_before(c, rid, in, err)) != 0)
+		return seen == -1 ? -1 : 0;	/* applied before, since superseded */
+	if (l != NULL && l->seq > c->acked && !(l->has_src &&
+	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode)) {
+		/* The deletion here has not reached the peer: a clash. */
+		int remote_wins = clash_remote_wins(c, in, l), rc;
+
+		if ((q = store_stmt(c->s, SQL_LOGGED_NEW, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, l->seq);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_dberr(c->s, err, "read deletion");
+		}
+		rc = record_conflict(c, rid, in, sqlite3_column_value(q, 0), l,
+		    remote_wins, err);
+		sqlite3_reset(q);
+		if (rc == -1)
+			return -1;
+		st->conflicts++;
+		if (!remote_wins)
+			return 0;
+		clashed = 1;
+	}
+
+	/* The row again, the insert trigger standing aside (ap_bulk). */
+	use = xcalloc((size_t)r->nin + 1, sizeof *use);
+	for (int i = 0; i < r->nin; i++)
+		if (fieldmap_mode_receives(r->in[i].f->mode)) {
+			n += use[i] = 1;
+			has_added |= r->in[i].f->is_added;
+		}
+	if (insert_row(c, r, use, has_added, &lrow, err) == -1 ||
+	    (q = store_stmt(c->s, SQL_RELINK, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, lrow);
+	if (stmt_done(c->s, q, err) == -1)
+		goto out;
+	/*
+	 * Each field now has the peer's version, as if applied one by one;
+	 * the restore itself last, marked when it won a clash.
+	 */
+	for (int i = 0; i < r->nin; i++)
+		if (use[i] && &r->in[i] != in &&
+		    log_direct(c, rid, &r->in[i], NULL, err) == -1)
+			goto out;
+	if (log_direct(c, rid, in, NULL, err) == -1 || (clashed &&
+	    ((q = store_stmt(c->s, SQL_MARK_CONFLICT, err)) == NULL ||
+	    stmt_done(c->s, q, err) == -1)))
+		goto out;
+	st->applied += n;
+	ret = 0;
+out:
+	free(use);
 	return ret;
 }
 
@@ -1297,7 +1451,9 @@ apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 	tid = sqlite3_column_int64(q, 0);
 	if (sqlite3_column_type(q, 1) == SQLITE_NULL) {
 		sqlite3_reset(q);
-		return 0;	/* hard-deleted here: nothing to update */
+		/* Hard-deleted here: only a restore brings it back. */
+		return tid == r->table->tid ? revive_record(c, r, rid, st,
+		    err) : 0;
 	}
 	lrow = sqlite3_column_int64(q, 1);
 	sqlite3_reset(q);

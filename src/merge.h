@@ -19,6 +19,9 @@
  *   and both values go to _fs_conflict.  Equal values are no conflict:
  *   both sides just keep the larger version.
  * - Only mapped columns in a receiving mode are written.
+ * - A record hard-deleted here keeps its identity (a tombstone); a
+ *   restore from a peer that kept a soft-deleted copy, sent whole, puts
+ *   the row back under it, unless it loses a clash with the deletion.
  * - Unknown records are created with the sender's sync identity, or on a
  *   first sync linked to one existing record by the table's match
  *   columns; an ambiguous match is counted and reported, never guessed.

@@ -170,12 +170,8 @@ cell_json(sqlite3_stmt *st, int col)
 static int
 is_deleted(const struct rtable *r, sqlite3_stmt *st)
 {
-	int c = r->status_idx + 1;
-
-	if (r->status_idx < 0 || sqlite3_column_type(st, c) == SQLITE_NULL)
-		return 0;
-	return sqlite3_column_int64(st, c) != 0 ||
-	    sqlite3_column_double(st, c) != 0.0;
+	return r->status_idx >= 0 &&
+	    value_is_deleted(sqlite3_column_value(st, r->status_idx + 1));
 }
 
 cJSON *

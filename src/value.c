@@ -83,6 +83,14 @@ any_json(int type, sqlite3_int64 i, double d, const unsigned char *t,
 	}
 }
 
+int
+value_is_deleted(sqlite3_value *v)
+{
+	if (sqlite3_value_type(v) == SQLITE_NULL)
+		return 0;
+	return sqlite3_value_int64(v) != 0 || sqlite3_value_double(v) != 0.0;
+}
+
 cJSON *
 value_to_json(sqlite3_value *v)
 {

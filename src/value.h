@@ -15,6 +15,8 @@
 #include "buf.h"
 
 cJSON *value_to_json(sqlite3_value *v);
+/* A record status value that says deleted: not NULL and not zero. */
+int value_is_deleted(sqlite3_value *v);
 cJSON *value_column_json(sqlite3_stmt *st, int col);
 /* One line of text for a terminal: NULL, 42, 'text', x'00ff'; long values
  * are cut at max bytes with "..." appended. */

@@ -7,7 +7,9 @@ with the sqlite3 shell on one side and Python's sqlite3 on the other.
 
 Proves:
  - insert, update, soft delete (fs_status = 1), hard DELETE and restore
-   flow in both directions when the fields are two-way;
+   flow in both directions when the fields are two-way, and restoring
+   the soft-deleted copy of a record hard-deleted on the other side
+   brings its row back there, whole and linked;
  - every mode combination lets values flow exactly in the directions
    DESIGN.md allows (active two-way/upload and passive two-way/download
    for active -> passive, and the mirror), never in a forbidden one, and
@@ -123,13 +125,38 @@ def two_way(env):
                "(pairing says soft)" % (tag, dst.name))
         eq(got["fs_status"], 1, "hard delete %s -> %s as soft" % (
             tag, dst.name))
+        # ... and restoring that copy brings the row back where it was
+        # hard-deleted: the same record, every mapped field as the peer
+        # has it (the unmapped note went with the DELETE).
+        write(dst, "UPDATE customers SET fs_status = 0 WHERE id = %s",
+              (dst.rowid_of(T, sid),))
+        c = sync_ok(br)
+        eq(c["conflicts"], 0, "conflicts of the restore")
+        back = row(src, sid)
+        expect(back is not None, "restore on %s of a record hard-deleted "
+               "on %s did not bring it back" % (dst.name, tag))
+        eq(back, {"name": "Ann " + tag, "phone": "222", "email": "ann@" + tag,
+                  "note": None, "fs_status": 0, "fs_added": added},
+           "restored row on %s" % tag)
+        h = src.history(T, src.rowid_of(T, sid))
+        st = [e for e in h["entries"] if e["column"] == "fs_status"]
+        eq((st[0]["new"], st[0]["source"]), (0, "b1"),
+           "the restore in %s's log" % tag)
+        # ... and it is linked again: an edit there flows back.
+        write(src, "UPDATE customers SET phone = %s WHERE id = %s",
+              ("444", src.rowid_of(T, sid)))
+        sync_ok(br)
+        eq(row(dst, sid)["phone"], "444", "edit of the restored row %s -> "
+           "%s" % (tag, dst.name))
+        same_rows(src, dst, T, COLS)
     # Nothing more to move, nothing ever touched note from outside.
     settle(br)
     for inst in (hq, br):
         eq(inst.query("SELECT count(*) FROM _fs_log WHERE fid = ? AND src "
                       "IS NOT NULL", (inst.fid(T, "note"),))[0][0], 0,
            "%s: sync wrote the unmapped note" % inst.name)
-    eq(len(same_rows(hq, br, T, COLS, where="fs_status = 0")), 2,
+    # The two kept rows and the two restored ones.
+    eq(len(same_rows(hq, br, T, COLS, where="fs_status = 0")), 4,
        "live records")
 
 

@@ -13,6 +13,10 @@ Proves:
    shows it; "conflicts resolve ID --keep" reverses the choice and the
    reversal syncs to the peer;
  - both sides writing the same value is no conflict;
+ - a restore on one side clashing with a hard delete on the other is a
+   conflict like any other: the newer wins, a restore that wins brings
+   the row back whole, and a restore that lost cannot be "kept" where
+   the row is gone;
  - no echo: a value received is never sent back (sync counts and the
    change log's sources), a pass with nothing new moves nothing;
  - idempotent re-sync: with the acknowledgements rewound (a lost answer),
@@ -212,6 +216,65 @@ def resync_idempotent(env):
     same_rows(hq, br, T, COLS)
 
 
+def restore_clash(env, last):
+    """hq hard-deletes a soft-deleted record the branch restores; `last`
+    does it second and wins (policy newest)."""
+    hq, br, sid = setup(env)
+    br.shell("UPDATE customers SET fs_status = 1 WHERE id = %d;" %
+             br.rowid_of(T, sid))
+    sync_ok(br)
+    eq(val(hq, sid, "fs_status"), 1, "soft delete reached hq")
+    writes = {"hq": lambda: hq.execute("DELETE FROM customers WHERE id = ?",
+                                       (hq.rowid_of(T, sid),)),
+              "branch": lambda: br.shell(
+                  "UPDATE customers SET fs_status = 0 WHERE id = %d;" %
+                  br.rowid_of(T, sid))}
+    writes["hq" if last == "branch" else "branch"]()
+    writes[last]()
+    sync_ok(br)
+    settle(br)
+    cf = hq.conflicts()
+    eq([(c["column"], c["local"], c["remote"], c["winner"]) for c in cf],
+       [("fs_status", 1, 0, "remote" if last == "branch" else "local")],
+       "the clash on hq")
+    eq(br.conflicts(True), [], "branch conflicts")
+    if last == "branch":
+        # The restore won: the row is back on hq, whole, and linked.
+        for inst in (hq, br):
+            eq((val(inst, sid, "name"), val(inst, sid, "phone"),
+                val(inst, sid, "fs_status")), ("Ann", "111", 0),
+               "%s after the restore won" % inst.name)
+        same_rows(hq, br, T, COLS)
+        h = hq.history(T, hq.rowid_of(T, sid))
+        expect(h["entries"][0]["conflict"] and
+               h["entries"][0]["column"] == "fs_status",
+               "hq's log does not mark the restore that won a clash")
+    else:
+        # The deletion won: gone on hq, soft-deleted on the branch.  The
+        # restore cannot be kept here (the row is gone): hq says so and
+        # changes nothing; restoring on the branch would bring it back.
+        eq(hq.rowid_of(T, sid), None, "hq's row after the deletion won")
+        eq(val(br, sid, "fs_status"), 1, "branch after the deletion won")
+        r = hq.run("conflicts", "resolve", cf[0]["id"], "--keep", "remote",
+                   check=False)
+        expect(r.returncode != 0 and b"deleted here" in r.stderr,
+               "keeping a restore of a row deleted here: %r" % (r.stderr,))
+        eq(len(hq.conflicts()), 1, "open conflicts after the refusal")
+        hq.fs("conflicts", "resolve", cf[0]["id"], "--keep", "local")
+        eq(hq.conflicts(), [], "open conflicts after keep local")
+
+
+def restore_wins_clash(env):
+    """A restore newer than a hard delete brings the row back."""
+    restore_clash(env, "branch")
+
+
+def hard_delete_wins_clash(env):
+    """A hard delete newer than a restore keeps the row gone."""
+    restore_clash(env, "hq")
+
+
 if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
-         active_wins, passive_wins, no_echo, resync_idempotent], budget=110)
+         active_wins, passive_wins, no_echo, resync_idempotent,
+         restore_wins_clash, hard_delete_wins_clash], budget=130)

@@ -14,6 +14,8 @@ Proves, in each:
  - the same field edited on A and on C converges to one value on all
    three (the newest, whichever of A and C wrote last), recorded as
    exactly one conflict where the two met;
+ - a record hard-deleted on A and restored on C (through B) comes back
+   on A, whole;
  - with the daemons running (every second) and random edits of random
    fields on all three instances at once, all three converge.
 """
@@ -122,6 +124,21 @@ def scenario(env, topo):
            "conflicts recorded for one clash")
         all_same(a, b, c)
         quiet(insts, spokes)
+    # A hard-deletes the record; B and C keep soft-deleted copies.  C
+    # restores its copy: B relays the restore, and A gets the row back.
+    a.execute("DELETE FROM customers WHERE id = ?", (a.rowid_of(T, sid),))
+    pass_all(spokes, 2)
+    eq(a.rowid_of(T, sid), None, "A's row after its DELETE")
+    for i in (b, c):
+        eq(i.one("SELECT fs_status FROM customers WHERE id = ?",
+                 (i.rowid_of(T, sid),)), 1, "%s after A's DELETE" % i.name)
+    c.execute("UPDATE customers SET fs_status = 0 WHERE id = ?",
+              (c.rowid_of(T, sid),))
+    pass_all(spokes, 2)
+    expect(a.rowid_of(T, sid) is not None, "C's restore did not bring "
+           "A's row back")
+    eq(len(all_same(a, b, c)), 3, "records everywhere after the restore")
+    quiet(insts, spokes)
 
 
 def hub_and_spoke(env):
