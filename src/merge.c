@@ -1219,8 +1219,9 @@ revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 		l = versions_find(lv, 2, 0);
 	if (l != NULL && l->hlc == in->hlc && l->origin == in->origin)
 		return 0;	/* have exactly this version */
+	/* One applied before and since superseded changes nothing. */
 	if ((seen = seen_before(c, rid, in, err)) != 0)
-		return seen == -1 ? -1 : 0;	/* applied before, since superseded */
+		return seen == -1 ? -1 : 0;
 	if (l != NULL && l->seq > c->acked && !(l->has_src &&
 	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode)) {
 		/* The deletion here has not reached the peer: a clash. */
