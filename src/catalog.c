@@ -564,6 +564,18 @@ catalog_table_list(struct store *s, struct fs_err *err)
 			cJSON_AddStringToObject(f, "role", t->fields[i].role);
 			cJSON_AddItemToArray(fields, f);
 		}
+		/* Columns added since enrolling: not captured yet. */
+		fields = cJSON_AddArrayToObject(o, "uncaptured");
+		if (t != NULL) {
+			struct app_table *a = appschema_table(s, t->name, NULL);
+
+			for (int i = 0; a && i < a->ncols; i++)
+				if (!a->cols[i].hidden && catalog_field_by_name(t,
+				    a->cols[i].name) == NULL)
+					cJSON_AddItemToArray(fields,
+					    cJSON_CreateString(a->cols[i].name));
+			appschema_table_free(a);
+		}
 		catalog_table_free(t);
 		cJSON_AddItemToArray(arr, o);
 	}

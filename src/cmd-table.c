@@ -77,6 +77,11 @@ cmd_table_list(struct cmd_ctx *ctx, int argc, char **argv)
 			    cJSON_GetObjectItem(f, "column")->valuestring,
 			    cJSON_GetObjectItem(f, "type")->valuestring,
 			    cJSON_GetObjectItem(f, "role")->valuestring);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(t, "uncaptured"))
+			printf("       -  %-24s not captured yet: run "
+			    "'fieldsync table add %s'\n",
+			    f->valuestring,
+			    cJSON_GetObjectItem(t, "table")->valuestring);
 	}
 	cJSON_Delete(list);
 	return FS_EXIT_OK;

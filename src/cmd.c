@@ -34,7 +34,8 @@ const struct cmd_entry cmd_table[] = {
 	  "--match COL[,COL]\tcolumns that link existing records on a first "
 	  "sync",
 	  cmd_table_add },
-	{ "table list", "[--json]", "list enrolled tables and their fields",
+	{ "table list", "[--json]", "list enrolled tables, their fields, and "
+	  "columns not captured yet",
 	  "--json\tmachine-readable output", cmd_table_list },
 	{ "table remove", "TABLE",
 	  "stop capturing a table (app data and field numbers are kept)",

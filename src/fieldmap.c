@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appschema.h"
 #include "catalog.h"
 #include "fieldmap.h"
 #include "pairing.h"
@@ -56,6 +57,25 @@ fieldmap_can_flow(int from, int to)
  * Resolve TABLE.COLUMN.  Table names may contain dots, so every dot is
  * tried as the separator and the enrolled table that matches wins.
  */
+/*
+ * Whether column col of enrolled table t exists in the app table but has
+ * no field number yet (ALTER TABLE ADD COLUMN after "table add").
+ */
+static int
+new_column(struct store *s, const struct catalog_table *t, const char *col)
+{
+	struct app_table *a;
+	int ret;
+
+	if (catalog_field_by_name(t, col) != NULL ||
+	    (a = appschema_table(s, t->name, NULL)) == NULL)
+		return 0;
+	ret = appschema_column(a, col);
+	ret = ret >= 0 && !a->cols[ret].hidden;
+	appschema_table_free(a);
+	return ret;
+}
+
 static int
 resolve(struct store *s, const char *tc, struct catalog_table **tp,
     const struct catalog_field **fp, struct fs_err *err)
@@ -70,6 +90,14 @@ resolve(struct store *s, const char *tc, struct catalog_table **tp,
 		free(tname);
 		if (t == NULL)
 			continue;
+		if (!found_table && new_column(s, t, dot + 1)) {
+			int ret = fs_err_set(err, FS_ENOTFOUND, "%s was added to "
+			    "the table after it was enrolled: run 'fieldsync "
+			    "table add %s' to number it", tc, t->name);
+
+			catalog_table_free(t);
+			return ret;
+		}
 		found_table = 1;
 		if ((*fp = catalog_field_by_name(t, dot + 1)) != NULL) {
 			if (strcmp((*fp)->role, "rowid") == 0) {

@@ -443,7 +443,7 @@
               h("td", { "data-label": t("col_status_column"), text: tab.status_column }),
               h("td", { "data-label": t("col_added_column"), text: tab.added_column }),
               h("td", { "data-label": t("col_match"), text: tab.match && tab.match.length ? tab.match.join(", ") : t("none") }),
-              h("td", { "data-label": t("col_fields"), text: String(tab.fields.length) }),
+              h("td", { "data-label": t("col_fields") }, String(tab.fields.length), uncapturedNote(tab, load)),
               h("td", { cls: "actions" },
                 h("a", { cls: "button", href: "#/records?table=" + q(tab.table), text: t("browse_records") }),
                 h("button", { cls: "danger", text: t("remove"), onclick: function () {
@@ -465,6 +465,17 @@
       });
     }
     load();
+  }
+
+  /* Columns the app added since enrolling: say so, and offer to number them. */
+  function uncapturedNote(tab, reload) {
+    if (!tab.uncaptured || tab.uncaptured.length === 0) return null;
+    var out = h("div", { cls: "uncaptured" });
+    add(out, h("p", { cls: "warn-text", text: t("tables_uncaptured", { cols: tab.uncaptured.join(", ") }) }),
+      h("button", { cls: "capture-new", text: t("tables_capture_new"), onclick: function () {
+        api("POST", "tables", { table: tab.table }).then(reload, function (e) { add(out, errorBox(e.message)); });
+      } }));
+    return out;
   }
 
   function enrolForm(box, app, reload) {

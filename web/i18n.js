@@ -94,6 +94,8 @@ window.FS_TEXTS = {
 
     tables_title: "Enrolled tables",
     tables_intro: "fieldsync watches these tables of the app's database.",
+    tables_uncaptured: "Not captured yet (added to the table since): {cols}",
+    tables_capture_new: "Capture new columns",
     tables_none: "No table is enrolled yet.",
     col_table: "Table",
     col_records: "Records",

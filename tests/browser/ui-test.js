@@ -10,8 +10,10 @@
  * now, edit a record with sqlite3 on the passive side, sync now, see the
  * change on the active side in the records view and in the record's
  * change log, provoke a conflict with sqlite3 on both sides, resolve it
- * from the passive's conflicts page ("keep the other"), and see the kept
- * value arrive.  Every page is saved as a screenshot at laptop and phone
+ * from the passive's conflicts page ("keep the other"), see the kept
+ * value arrive, and add a column to the app table: the tables page says
+ * it is not captured yet, and its button numbers it.  Every page is
+ * saved as a screenshot at laptop and phone
  * widths under $ARTIFACTS.
  *
  * Only processes this script starts are ever signalled (by their PID).
@@ -357,6 +359,21 @@ async function main() {
     await A.click("#nav-pairings");
     await A.waitForSelector(card("branch1") + " .light.green");
     await snap(A, "14-pairings-passive");
+
+    step = "a column the app adds later shows as not captured until it is numbered";
+    log(step);
+    sqlite(head.db, "ALTER TABLE contacts ADD COLUMN region TEXT;");
+    await A.click("#nav-tables");
+    const row = '#table-list tr[data-table="contacts"]';
+    await A.waitForSelector(row + " .uncaptured");
+    const note = await A.textContent(row + " .uncaptured .warn-text");
+    expect(/region/.test(note), "note on the new column: " + note);
+    await snap(A, "15-tables-uncaptured");
+    await A.click(row + " .capture-new");
+    await A.waitForSelector(row + " .uncaptured", { state: "detached" });
+    const listed = JSON.parse(fsync(head.db, "table", "list", "--json"));
+    expect(listed[0].fields.some((f) => f.column === "region") && listed[0].uncaptured.length === 0,
+      "region numbered after the button: " + JSON.stringify(listed[0].uncaptured));
 
     step = "log out";
     log(step);

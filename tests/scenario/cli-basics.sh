@@ -248,6 +248,22 @@ ok fs -d "$DB" pair show hub --json
 eq "$(json_get '[f["column"] for f in j["map"]["fields"]]' <"$T/out")" \
     '["name", "email"]' "map in pair show"
 
+step "a column added after enrolling: listed as not captured, map add says why"
+eq "$(json_get 'j[0]["uncaptured"]' <"$T/tables.json")" '[]' "uncaptured"
+sql "$DB" "ALTER TABLE contacts ADD COLUMN city TEXT"
+ok fs -d "$DB" table list
+contains "$T/out" "^ +- +city +not captured yet: run 'fieldsync table add contacts'\$"
+ok fs -d "$DB" table list --json
+eq "$(json_get 'j[0]["uncaptured"]' <"$T/out")" '["city"]' "uncaptured"
+expect_err "contacts.city was added to the table after it was enrolled: run 'fieldsync table add contacts'" \
+    fs -d "$DB" map add hub contacts.city
+expect_err 'no such column: contacts.town' fs -d "$DB" map add hub contacts.town
+ok fs -d "$DB" table add contacts
+ok fs -d "$DB" table list --json
+eq "$(json_get 'j[0]["uncaptured"]' <"$T/out")" '[]' "uncaptured after table add"
+ok fs -d "$DB" map add hub contacts.city
+contains "$T/out" 'contacts.city'
+
 step "map warnings for a table that is no longer enrolled"
 ok fs -d "$DB" table remove 'order "items"'
 ok fs -d "$DB" map list branch
