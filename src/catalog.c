@@ -539,6 +539,7 @@ catalog_table_list(struct store *s, struct fs_err *err)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *o = cJSON_CreateObject(), *fields;
 		struct catalog_table *t;
+		struct app_table *a;
 
 		cJSON_AddStringToObject(o, "table",
 		    (const char *)sqlite3_column_text(st, 1));
@@ -566,16 +567,13 @@ catalog_table_list(struct store *s, struct fs_err *err)
 		}
 		/* Columns added since enrolling: not captured yet. */
 		fields = cJSON_AddArrayToObject(o, "uncaptured");
-		if (t != NULL) {
-			struct app_table *a = appschema_table(s, t->name, NULL);
-
-			for (int i = 0; a && i < a->ncols; i++)
-				if (!a->cols[i].hidden && catalog_field_by_name(t,
-				    a->cols[i].name) == NULL)
-					cJSON_AddItemToArray(fields,
-					    cJSON_CreateString(a->cols[i].name));
-			appschema_table_free(a);
-		}
+		a = t ? appschema_table(s, t->name, NULL) : NULL;
+		for (int i = 0; a && i < a->ncols; i++)
+			if (!a->cols[i].hidden &&
+			    catalog_field_by_name(t, a->cols[i].name) == NULL)
+				cJSON_AddItemToArray(fields,
+				    cJSON_CreateString(a->cols[i].name));
+		appschema_table_free(a);
 		catalog_table_free(t);
 		cJSON_AddItemToArray(arr, o);
 	}

@@ -54,10 +54,6 @@ fieldmap_can_flow(int from, int to)
 }
 
 /*
- * Resolve TABLE.COLUMN.  Table names may contain dots, so every dot is
- * tried as the separator and the enrolled table that matches wins.
- */
-/*
  * Whether column col of enrolled table t exists in the app table but has
  * no field number yet (ALTER TABLE ADD COLUMN after "table add").
  */
@@ -76,6 +72,10 @@ new_column(struct store *s, const struct catalog_table *t, const char *col)
 	return ret;
 }
 
+/*
+ * Resolve TABLE.COLUMN.  Table names may contain dots, so every dot is
+ * tried as the separator and the enrolled table that matches wins.
+ */
 static int
 resolve(struct store *s, const char *tc, struct catalog_table **tp,
     const struct catalog_field **fp, struct fs_err *err)
