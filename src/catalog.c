@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "catalog.h"
 #include "ident.h"
+#include "matchindex.h"
 #include "util.h"
 
 static const char SQL_TABLE_BY_NAME[] =
@@ -465,7 +466,9 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		goto out;
 	if (register_rows(s, t, qt, err) == -1)
 		goto out;
-	ret = capture_install(s, t, err);
+	if (capture_install(s, t, err) == -1)
+		goto out;
+	ret = matchindex_update(s, tid, at->name, match, err);
 	goto out;
 out_cols:
 	free((char *)scol);
@@ -508,6 +511,7 @@ catalog_table_remove(struct store *s, const char *table, struct fs_err *err)
 	if ((t = catalog_table_get(s, table, err)) == NULL)
 		goto fail;
 	if (capture_remove(s, t->name, err) == -1 ||
+	    matchindex_drop(s, t->tid, err) == -1 ||
 	    exec_bound(s, "UPDATE _fs_table SET enrolled = 0 WHERE tid = :tid",
 	    t->tid, NULL, err) == -1) {
 		catalog_table_free(t);

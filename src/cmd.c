@@ -32,7 +32,8 @@ const struct cmd_entry cmd_table[] = {
 	  "--added-column C\ttime added column (default fs_added; added if "
 	  "missing)\n"
 	  "--match COL[,COL]\tcolumns that link existing records on a first "
-	  "sync",
+	  "sync\n\t(indexed by fieldsync unless the app has an index for "
+	  "them)",
 	  cmd_table_add },
 	{ "table list", "[--json]", "list enrolled tables, their fields, and "
 	  "columns not captured yet",

@@ -521,8 +521,13 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 		struct buf b;
 
 		buf_init(&b, 0);
-		buf_printf(&b, "SELECT r.rid FROM %s a JOIN _fs_record r ON "
-		    "r.tid = ?1 AND r.lrow = a.%s WHERE ", t->qname, t->qkey);
+		/*
+		 * CROSS JOIN keeps the app table first, searched by the match
+		 * columns (matchindex.h); left to itself the planner would
+		 * walk every record of the table for each lookup.
+		 */
+		buf_printf(&b, "SELECT r.rid FROM %s a CROSS JOIN _fs_record r "
+		    "ON r.tid = ?1 AND r.lrow = a.%s WHERE ", t->qname, t->qkey);
 		for (int i = 0; i < nm; i++) {
 			buf_addstr(&b, i ? " AND a." : "a.");
 			ident_quote(&b, t->match[i]);
