@@ -180,25 +180,52 @@ tables(struct api_call *c)
 	buf_free(&match);
 }
 
-/* GET /api/conflicts[?all=1] */
+/* GET /api/conflicts[?all=1][&offset=N][&limit=N]: oldest first, a page */
 static void
 conflicts(struct api_call *c)
 {
 	struct fs_err err;
-	long long all;
+	long long all, offset, limit;
 	cJSON *l;
 
 	if (!is(c, "GET"))
 		return method_not_allowed(c, "GET");
-	if (api_arg_int(c, "all", 0, 1, 0, &all) == -1)
+	if (api_arg_int(c, "all", 0, 1, 0, &all) == -1 ||
+	    api_arg_int(c, "offset", 0, INT64_MAX / 2, 0, &offset) == -1 ||
+	    api_arg_int(c, "limit", 1, FS_CONFLICTS_PAGE_MAX,
+	    FS_CONFLICTS_PAGE_MAX, &limit) == -1)
 		return;
 	fs_err_clear(&err);
-	if ((l = conflict_list(c->a->s, (int)all, &err)) == NULL)
+	if ((l = conflict_list(c->a->s, (int)all, offset, limit, &err)) == NULL)
 		return api_fail(c, &err);
 	api_ok(c, 200, l);
 }
 
-/* POST /api/conflicts/ID/resolve {keep: local|remote} */
+/* POST /api/conflicts/resolve {keep: local|remote|winner}: every open one */
+static void
+resolve_all(struct api_call *c)
+{
+	static const char *const keys[] = { "keep", NULL };
+	struct fs_err err;
+	const char *keep;
+	int64_t resolved, skipped;
+	cJSON *res;
+
+	if (!is(c, "POST"))
+		return method_not_allowed(c, "POST");
+	if (api_body(c, keys) == -1 || api_str(c, "keep", 1, 16, &keep) == -1)
+		return;
+	fs_err_clear(&err);
+	if (conflict_resolve_all(c->a->s, keep, &resolved, &skipped,
+	    &err) == -1)
+		return api_fail(c, &err);
+	res = cJSON_CreateObject();
+	cJSON_AddNumberToObject(res, "resolved", (double)resolved);
+	cJSON_AddNumberToObject(res, "skipped", (double)skipped);
+	api_ok(c, 200, res);
+}
+
+/* POST /api/conflicts/ID/resolve {keep: local|remote|winner} */
 static void
 resolve(struct api_call *c, const char *ids)
 {
@@ -300,6 +327,9 @@ api_data_route(struct api_call *c)
 		app_tables(c);
 	} else if (strcmp(s0, "conflicts") == 0 && c->nseg == 1)
 		conflicts(c);
+	else if (strcmp(s0, "conflicts") == 0 && c->nseg == 2 &&
+	    strcmp(c->seg[1], "resolve") == 0)
+		resolve_all(c);
 	else if (strcmp(s0, "conflicts") == 0 && c->nseg == 3 &&
 	    strcmp(c->seg[2], "resolve") == 0)
 		resolve(c, c->seg[1]);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);
 	if (cmd_open(ctx) == -1 ||
-	    (list = conflict_list(ctx->store, all, &ctx->err)) == NULL)
+	    (list = conflict_list(ctx->store, all, 0, 0, &ctx->err)) == NULL)
 		return cmd_fail(ctx);
 	if (json) {
 		cmd_print_json(list);
@@ -76,28 +77,46 @@ cmd_conflicts_resolve(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "keep", required_argument, NULL, 'k' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd_entry *e = cmd_find("conflicts resolve");
 	const char *keep = NULL;
-	long long id;
-	int c;
+	long long id = 0;
+	int c, all = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'k')
 			keep = optarg;
+		else if (c == 'a')
+			all = 1;
 		else
 			return cmd_parse_common(e, c, argv[optind - 1]);
 	}
-	if (argc - optind != 1 || util_parse_int(argv[optind], 1, INT64_MAX,
-	    &id) == -1)
-		return cmd_usage(e, "expected one conflict ID");
+	if (all ? argc != optind : (argc - optind != 1 ||
+	    util_parse_int(argv[optind], 1, INT64_MAX, &id) == -1))
+		return cmd_usage(e, "expected one conflict ID, or --all");
 	if (keep == NULL)
-		return cmd_usage(e, "--keep local|remote is required");
-	if (cmd_open(ctx) == -1 || conflict_resolve(ctx->store, id, keep,
-	    &ctx->err) == -1)
+		return cmd_usage(e, "--keep local|remote|winner is required");
+	if (cmd_open(ctx) == -1)
+		return cmd_fail(ctx);
+	if (all) {
+		int64_t n, skipped;
+
+		if (conflict_resolve_all(ctx->store, keep, &n, &skipped,
+		    &ctx->err) == -1)
+			return cmd_fail(ctx);
+		printf("%" PRId64 " conflicts resolved: kept the %s value\n", n,
+		    keep);
+		if (skipped > 0)
+			printf("%" PRId64 " left open: their rows were "
+			    "hard-deleted here (restore them on the peer)\n",
+			    skipped);
+		return FS_EXIT_OK;
+	}
+	if (conflict_resolve(ctx->store, id, keep, &ctx->err) == -1)
 		return cmd_fail(ctx);
 	printf("conflict %lld resolved: kept %s value\n", id, keep);
 	return FS_EXIT_OK;

@@ -102,10 +102,12 @@ const struct cmd_entry cmd_table[] = {
 	{ "conflicts", "[--all] [--json]", "list conflicts waiting for review",
 	  "--all\talso list resolved conflicts\n"
 	  "--json\tmachine-readable output", cmd_conflicts },
-	{ "conflicts resolve", "ID --keep local|remote",
+	{ "conflicts resolve", "ID|--all --keep local|remote|winner",
 	  "keep one value of a conflict; the choice syncs like any edit",
-	  "--keep local|remote\tthe value to keep; remote is refused when the\n"
-	  "\trow was hard-deleted here (restore it on the peer)",
+	  "--keep K\tthe value to keep: local, remote, or winner (the one the\n"
+	  "\tpolicy chose); remote is refused when the row was hard-deleted\n"
+	  "\there (restore it on the peer)\n"
+	  "--all\tresolve every open conflict alike, in one transaction",
 	  cmd_conflicts_resolve },
 	{ NULL, NULL, NULL, NULL, NULL }
 };

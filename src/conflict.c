@@ -21,7 +21,7 @@ static const char SQL_LIST[] =
     "LEFT JOIN _fs_pair p ON p.pid = c.pid "
     "LEFT JOIN _fs_origin lo ON lo.id = c.local_origin "
     "LEFT JOIN _fs_origin ro ON ro.id = c.remote_origin "
-    "WHERE ?1 OR c.resolved_at IS NULL ORDER BY c.id";
+    "WHERE ?1 OR c.resolved_at IS NULL ORDER BY c.id LIMIT ?3 OFFSET ?2";
 
 static void
 add_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
@@ -34,7 +34,8 @@ add_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 }
 
 cJSON *
-conflict_list(struct store *s, int all, struct fs_err *err)
+conflict_list(struct store *s, int all, int64_t offset, int64_t limit,
+    struct fs_err *err)
 {
 	sqlite3_stmt *st;
 	cJSON *arr;
@@ -45,6 +46,8 @@ conflict_list(struct store *s, int all, struct fs_err *err)
 	if ((st = store_prepare(s, SQL_LIST, err)) == NULL)
 		return NULL;
 	sqlite3_bind_int(st, 1, all);
+	sqlite3_bind_int64(st, 2, offset);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
 	arr = cJSON_CreateArray();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *o = cJSON_CreateObject();
@@ -87,31 +90,29 @@ conflict_list(struct store *s, int all, struct fs_err *err)
 	return arr;
 }
 
-int
-conflict_resolve(struct store *s, int64_t id, const char *keep,
-    struct fs_err *err)
+/*
+ * Resolve open conflict id inside the caller's transaction: keep is 0
+ * (local), 1 (remote) or 2 (whichever won).  *skipped: the kept value
+ * has no row to go into here (hard-deleted), so nothing was done; only
+ * with tolerate, else that is an error.
+ */
+static int
+resolve_one(struct store *s, int64_t id, int keep, int tolerate,
+    int *skipped, struct fs_err *err)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
+	sqlite3_stmt *st, *up = NULL;
 	struct buf b;
 	char now[64];
 	int ret = -1, col;
 
-	if (strcmp(keep, "local") == 0)
-		col = 0;
-	else if (strcmp(keep, "remote") == 0)
-		col = 1;
-	else
-		return fs_err_set(err, FS_EINVAL, "--keep must be local or "
-		    "remote");
-	if (store_check_ready(s, err) == -1 || store_begin(s, err) == -1)
-		return -1;
+	*skipped = 0;
 	buf_init(&b, 0);
 	st = store_prepare(s, "SELECT c.local_value, c.remote_value, t.name, "
 	    "f.name, r.lrow, c.resolved_at, (SELECT k.name FROM _fs_field k "
-	    "WHERE k.tid = t.tid AND k.role = 'rowid') FROM _fs_conflict c "
-	    "JOIN _fs_record "
-	    "r ON r.rid = c.rid JOIN _fs_table t ON t.tid = r.tid JOIN "
-	    "_fs_field f ON f.fid = c.fid WHERE c.id = ?1", err);
+	    "WHERE k.tid = t.tid AND k.role = 'rowid'), c.winner FROM "
+	    "_fs_conflict c JOIN _fs_record r ON r.rid = c.rid JOIN _fs_table "
+	    "t ON t.tid = r.tid JOIN _fs_field f ON f.fid = c.fid WHERE "
+	    "c.id = ?1", err);
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -124,11 +125,18 @@ conflict_resolve(struct store *s, int64_t id, const char *keep,
 		    "resolved", id);
 		goto out;
 	}
+	col = keep < 2 ? keep : strcmp((const char *)sqlite3_column_text(st,
+	    7), "remote") == 0;
 	if (sqlite3_column_type(st, 4) == SQLITE_NULL && col == 1) {
 		/*
 		 * The row was hard-deleted here: there is nothing to write
 		 * the value into.  The peer kept its copy.
 		 */
+		if (tolerate) {
+			*skipped = 1;
+			ret = 0;
+			goto out;
+		}
 		fs_err_set(err, FS_ECONFLICT, "the record of conflict %" PRId64
 		    " is deleted here (its row is gone): restore it on the "
 		    "peer, which kept it, and the restore brings it back",
@@ -169,8 +177,81 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
 	buf_free(&b);
-	if (ret == 0)
-		return store_commit(s, err);
+	return ret;
+}
+
+static int
+keep_code(const char *keep, struct fs_err *err)
+{
+	if (strcmp(keep, "local") == 0)
+		return 0;
+	if (strcmp(keep, "remote") == 0)
+		return 1;
+	if (strcmp(keep, "winner") == 0)
+		return 2;
+	return fs_err_set(err, FS_EINVAL, "--keep must be local, remote or "
+	    "winner");
+}
+
+int
+conflict_resolve(struct store *s, int64_t id, const char *keep,
+    struct fs_err *err)
+{
+	int k = keep_code(keep, err), skipped;
+
+	if (k == -1 || store_check_ready(s, err) == -1 ||
+	    store_begin(s, err) == -1)
+		return -1;
+	if (resolve_one(s, id, k, 0, &skipped, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, err);
+}
+
+int
+conflict_resolve_all(struct store *s, const char *keep, int64_t *resolved,
+    int64_t *skipped, struct fs_err *err)
+{
+	int k = keep_code(keep, err);
+	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*resolved = *skipped = 0;
+	if (k == -1 || store_check_ready(s, err) == -1 ||
+	    store_begin(s, err) == -1)
+		return -1;
+	/* The ids first: resolving writes app rows while this would read. */
+	if ((st = store_prepare(s, "SELECT id FROM _fs_conflict WHERE "
+	    "resolved_at IS NULL ORDER BY id", err)) == NULL)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((ids = realloc(ids, cap * sizeof *ids)) == NULL)
+				abort();
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_dberr(s, err, "list conflicts");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int sk;
+
+		if (resolve_one(s, ids[i], k, 1, &sk, err) == -1)
+			goto fail;
+		*resolved += !sk;
+		*skipped += sk;
+	}
+	free(ids);
+	return store_commit(s, err);
+fail:
+	free(ids);
 	store_rollback(s);
 	return -1;
 }

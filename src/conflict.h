@@ -5,6 +5,7 @@
  * "keep local" or "keep remote" writes the kept value as a new local
  * change when it is not already the field's value, so the choice syncs
  * to every peer like any edit; either way the conflict is closed.
+ * "keep winner" accepts the policy's choice.
  */
 #ifndef FS_CONFLICT_H
 #define FS_CONFLICT_H
@@ -14,10 +15,23 @@
 
 #include "store.h"
 
-/* [{id, table, rowid, sync_id, field, column, pair, local, remote, ...}] */
-cJSON *conflict_list(struct store *s, int all, struct fs_err *err);
-/* keep is "local" or "remote". */
+#define FS_CONFLICTS_PAGE_MAX 500	/* conflicts per API page at most */
+
+/*
+ * [{id, table, rowid, sync_id, field, column, pair, local, remote, ...}],
+ * oldest first, from offset; at most limit of them (0: all).
+ */
+cJSON *conflict_list(struct store *s, int all, int64_t offset, int64_t limit,
+    struct fs_err *err);
+/* keep is "local", "remote" or "winner" (the side the policy chose). */
 int conflict_resolve(struct store *s, int64_t id, const char *keep,
     struct fs_err *err);
+/*
+ * Resolve every open conflict alike, in one transaction.  A conflict
+ * whose kept value has no row to go into here (hard-deleted) stays open
+ * and is counted in *skipped.
+ */
+int conflict_resolve_all(struct store *s, const char *keep,
+    int64_t *resolved, int64_t *skipped, struct fs_err *err);
 
 #endif

@@ -710,20 +710,48 @@
       location.hash = toggle.checked ? "#/conflicts?all=1" : "#/conflicts";
     } });
     add(m, h("label", { cls: "check-line" }, toggle, " ", t("conflicts_show_all")));
+    var tools = h("div", { cls: "actions", id: "conflict-tools" });
     var box = h("div", { cls: "cards", id: "conflict-list" });
-    add(m, box);
+    var more = h("div", { id: "conflict-more" });
+    add(m, tools, box, more);
+    var PAGE = 100, names = {};
+
+    /* One page of conflicts from offset, appended; a button for the next. */
+    function page(offset) {
+      api("GET", "conflicts?limit=" + PAGE + "&offset=" + offset + (all ? "&all=1" : "")).then(function (list) {
+        clear(more);
+        if (offset === 0 && list.length === 0) add(box, h("p", { cls: "empty", text: t("conflicts_none") }));
+        list.forEach(function (c) { add(box, conflictCard(c, names, load)); });
+        if (list.length === PAGE) {
+          add(more, h("button", { id: "conflicts-next", text: t("conflicts_more"),
+            onclick: function () { page(offset + PAGE); } }));
+        }
+        if (offset === 0 && list.length > 0 && !all) acceptAll();
+      }).catch(function (e) { if (e.status !== 401) add(box, errorBox(e.message)); });
+    }
+
+    /* Accept every decision as it stands: after a storm nobody clicks 10,000 times. */
+    function acceptAll() {
+      add(tools, h("button", { id: "accept-all", text: t("conflicts_accept_all"), onclick: function () {
+        if (!confirm(t("confirm_accept_all"))) return;
+        api("POST", "conflicts/resolve", { keep: "winner" }).then(function (r) {
+          load();
+          if (r.skipped > 0) add(tools, h("p", { cls: "msg bad", text: t("conflicts_skipped", { n: r.skipped }) }));
+        }, function (e) { add(tools, errorBox(e.message)); });
+      } }));
+    }
 
     function load() {
-      Promise.all([api("GET", "conflicts" + (all ? "?all=1" : "")), api("GET", "pairings")]).then(function (r) {
-        var list = r[0], names = {};
+      api("GET", "pairings").then(function (ps) {
         /* Instance identities as people know them. */
+        names = {};
         if (state.instance) names[state.instance.instance] = state.instance.name;
-        r[1].forEach(function (p) {
+        ps.forEach(function (p) {
           if (p.status && p.status.peer_instance) names[p.status.peer_instance] = p.status.peer_name;
         });
+        clear(tools);
         clear(box);
-        if (list.length === 0) { add(box, h("p", { cls: "empty", text: t("conflicts_none") })); return; }
-        list.forEach(function (c) { add(box, conflictCard(c, names, load)); });
+        page(0);
       }).catch(function (e) { if (e.status !== 401) { clear(box); add(box, errorBox(e.message)); } });
     }
     load();

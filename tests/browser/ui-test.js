@@ -11,8 +11,9 @@
  * change on the active side in the records view and in the record's
  * change log, provoke a conflict with sqlite3 on both sides, resolve it
  * from the passive's conflicts page ("keep the other"), see the kept
- * value arrive, and add a column to the app table: the tables page says
- * it is not captured yet, and its button numbers it.  Every page is
+ * value arrive, add a column to the app table (the tables page says it
+ * is not captured yet, and its button numbers it), and close a storm of
+ * conflicts with "accept all".  Every page is
  * saved as a screenshot at laptop and phone
  * widths under $ARTIFACTS.
  *
@@ -374,6 +375,24 @@ async function main() {
     const listed = JSON.parse(fsync(head.db, "table", "list", "--json"));
     expect(listed[0].fields.some((f) => f.column === "region") && listed[0].uncaptured.length === 0,
       "region numbered after the button: " + JSON.stringify(listed[0].uncaptured));
+
+    step = "a storm of conflicts, closed with one click";
+    log(step);
+    sqlite(head.db, "UPDATE contacts SET phone = 'hq-' || id;");
+    await new Promise((r) => setTimeout(r, 20));
+    sqlite(branch.db, "UPDATE contacts SET phone = 'br-' || id;");
+    await syncNow(B, "branch1");
+    await A.click("#nav-conflicts");
+    await A.waitForSelector("#accept-all");
+    const storm = await A.locator("article.conflict").count();
+    expect(storm > 1, "conflicts of the storm: " + storm);
+    await snap(A, "16-conflicts-storm");
+    A.once("dialog", (d) => d.accept());
+    await A.click("#accept-all");
+    await A.waitForSelector("#conflict-list .empty");
+    expect(await A.locator("#accept-all").count() === 0, "accept-all still shown");
+    await A.click("#nav-pairings");
+    await A.waitForSelector(card("branch1") + " .light.green");
 
     step = "log out";
     log(step);

@@ -19,6 +19,9 @@ Proves:
    the row is gone;
  - no echo: a value received is never sent back (sync counts and the
    change log's sources), a pass with nothing new moves nothing;
+ - a storm of conflicts (one field of 31 records changed on both sides)
+   is closed with "conflicts resolve --all": accepting the policy's
+   choices moves nothing, keeping one side's values everywhere syncs;
  - idempotent re-sync: with the acknowledgements rewound (a lost answer),
    every change is sent again and nothing is applied twice: no new log
    rows, no conflicts, the same rows.
@@ -274,7 +277,50 @@ def hard_delete_wins_clash(env):
     restore_clash(env, "hq")
 
 
+def conflict_storm(env):
+    """Both sides change one field of 31 records: 31 conflicts, closed in
+    one go with --all (accepting the policy's choices, or keeping one
+    side's values everywhere, which then syncs)."""
+    hq, br, sid = setup(env)
+    br.executemany("INSERT INTO customers(name) VALUES (?)",
+                   [("r%d" % i,) for i in range(30)])
+    settle(br)
+    hq.execute("UPDATE customers SET name = name || ' (hq)'")
+    br.shell("UPDATE customers SET name = name || ' (branch)';")
+    settle(br)
+    open_ = hq.conflicts() + br.conflicts()
+    eq(len(open_), 31, "conflicts of the storm")
+    rows = hq.snapshot(T, COLS)
+    for inst in (hq, br):
+        out = inst.fs("conflicts", "resolve", "--all", "--keep", "winner")
+        expect("conflicts resolved" in out, "resolve --all said %r" % out)
+        eq(inst.conflicts(), [], "%s: open conflicts" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    c = sync_ok(br)
+    eq((c["sent"], c["received"]), (0, 0), "accepting moves nothing")
+    eq(hq.snapshot(T, COLS), rows, "rows after accepting")
+    # Again, and hq keeps its own values everywhere: they sync.
+    hq.execute("UPDATE customers SET phone = 'hq'")
+    br.shell("UPDATE customers SET phone = 'branch';")
+    settle(br)
+    n = len(hq.conflicts())
+    out = hq.fs("conflicts", "resolve", "--all", "--keep", "local")
+    expect(out.startswith("%d conflicts resolved" % n),
+           "hq's resolve --all said %r" % out)
+    br.fs("conflicts", "resolve", "--all", "--keep", "remote")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.query("SELECT DISTINCT phone FROM customers"), [("hq",)],
+           "%s: phones after keeping hq's" % inst.name)
+        eq(inst.conflicts(), [], "%s: open conflicts" % inst.name)
+    same_rows(hq, br, T, COLS)
+    r = hq.run("conflicts", "resolve", "--all", "--keep", "both",
+               check=False)
+    expect(r.returncode != 0, "--keep both was accepted")
+
+
 if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
-         restore_wins_clash, hard_delete_wins_clash], budget=130)
+         restore_wins_clash, hard_delete_wins_clash, conflict_storm],
+        budget=150)

@@ -133,6 +133,7 @@ ROUTES = [
     ("DELETE", "/api/pairings/p/map?column=customers.name", None),
     ("GET", "/api/conflicts", None),
     ("POST", "/api/conflicts/1/resolve", {"keep": "local"}),
+    ("POST", "/api/conflicts/resolve", {"keep": "winner"}),
     ("GET", "/api/records?table=customers", None),
     ("GET", "/api/record?table=customers&rowid=1", None),
 ]
@@ -376,6 +377,12 @@ def bad_input(env):
         ("GET", "/api/record?table=customers&rowid=abc", None, 400),
         ("GET", "/api/record?table=customers&rowid=999", None, 404),
         ("GET", "/api/conflicts?all=7", None, 400),
+        ("GET", "/api/conflicts?limit=0", None, 400),
+        ("GET", "/api/conflicts?limit=501", None, 400),
+        ("GET", "/api/conflicts?offset=-1", None, 400),
+        ("POST", "/api/conflicts/resolve", b'{"keep":"both"}', 400),
+        ("POST", "/api/conflicts/resolve", b'{}', 400),
+        ("GET", "/api/conflicts/resolve", None, 405),
     ]
     for method, path, raw, status in cases:
         st, h, b = w.req(method, path, raw=raw)
@@ -508,6 +515,10 @@ def api_pairing_flow(env):
     wp.json("POST", "/api/conflicts/%d/resolve" % c["id"], {"keep": "local"})
     eq(wp.json("GET", "/api/conflicts"), [], "conflicts after resolving")
     eq(len(wp.json("GET", "/api/conflicts?all=1")), 1, "resolved listed")
+    eq(len(wp.json("GET", "/api/conflicts?all=1&limit=1")), 1, "a page of 1")
+    eq(wp.json("GET", "/api/conflicts?all=1&offset=1"), [], "past the end")
+    eq(wp.json("POST", "/api/conflicts/resolve", {"keep": "winner"}),
+       {"resolved": 0, "skipped": 0}, "resolving all with none open")
     st, _, _ = wp.req("POST", "/api/conflicts/%d/resolve" % c["id"],
                       {"keep": "remote"})
     eq(st, 409, "resolving twice")
