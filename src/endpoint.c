@@ -78,6 +78,8 @@ endpoint_sync(struct store *s, const struct http_request *req,
 	}
 	if (r == -1) {
 		buf_free(&out);
+		if (endpoint_status(err.code) >= 500)
+			passive_record_failure(s, req->auth_user, &err);
 		http_response_error(resp, endpoint_status(err.code), "%s",
 		    err.msg);
 		return;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -486,7 +487,12 @@ insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
 	if (!has_added)
 		sqlite3_bind_text(ins, ++k, c->now, -1, SQLITE_STATIC);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
-		store_dberr(c->s, err, "insert record");
+		char what[160];
+
+		/* Most often the app's own constraint: say which record. */
+		snprintf(what, sizeof what, "cannot add the peer's record %s "
+		    "to %s", r->sid, r->table->name);
+		store_dberr(c->s, err, what);
 		sqlite3_reset(ins);
 		return -1;
 	}

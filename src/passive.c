@@ -32,6 +32,17 @@ passive_pair(struct store *s, const char *pair, struct fs_err *err)
 	return p;
 }
 
+void
+passive_record_failure(struct store *s, const char *pair,
+    const struct fs_err *e)
+{
+	struct pairing *p = passive_pair(s, pair, NULL);
+
+	if (p != NULL)
+		(void)pairstate_record(s, p->pid, "error", e->msg, NULL);
+	pairing_free(p);
+}
+
 static int
 check_common(const cJSON *req, const char **instance, struct fs_err *err)
 {

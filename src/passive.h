@@ -21,5 +21,13 @@ int passive_hello(struct store *s, const char *pair, const char *body,
     size_t len, struct buf *out, struct fs_err *err);
 int passive_exchange(struct store *s, const char *pair, const char *body,
     size_t len, struct buf *out, struct fs_err *err);
+/*
+ * A request that was valid but could not be applied here (a 5xx: the
+ * app's own constraint refused a row, the disk is full): record it in the
+ * pairing's state, own transaction, so this side's status turns red with
+ * the reason too.  Bad input (4xx) changes nothing, state included.
+ */
+void passive_record_failure(struct store *s, const char *pair,
+    const struct fs_err *e);
 
 #endif

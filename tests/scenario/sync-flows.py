@@ -20,6 +20,9 @@ Proves:
  - the time added travels unchanged with a new record;
  - unmapped columns are never written by sync, and a column mapped
    later catches up on the records that synced before;
+ - a record the app's own UNIQUE constraint refuses fails the pass with
+   the reason on both sides' status and applies nothing, and flows once
+   the data is fixed;
  - on a first sync, --match links existing records instead of duplicating
    them, and an ambiguous match is reported (status ambiguous_matches),
    never guessed; 20,000 records on each side with an unindexed match
@@ -421,6 +424,43 @@ def match_many(env):
                 "tbl_name = 'customers'"), [], "indexes after table remove")
 
 
+def unique_clash(env):
+    """The app's own UNIQUE constraint refuses a record from the peer:
+    the pass fails with the reason on both sides' status, nothing is
+    half-applied, and once a person fixes the data everything flows."""
+    schema = ("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, "
+              "phone TEXT, email TEXT UNIQUE, note TEXT);")
+    hq = env.instance("hq", schema=schema)
+    br = env.instance("branch", schema=schema)
+    cols = ["name", "email", "fs_status"]
+    pair(hq, br, "b1", cols)
+    hq.execute("INSERT INTO customers(name, email) VALUES ('Ann hq', "
+               "'ann@x'), ('Other', 'o@x')")
+    br.shell("INSERT INTO customers(name, email) VALUES ('Ann branch', "
+             "'ann@x'), ('Bob', 'bob@x');")
+    before = hq.state_dump()
+    r = br.sync("b1", check=False)
+    err = r.stderr.decode()
+    expect(r.returncode != 0 and "UNIQUE constraint failed: customers.email"
+           in err and "to customers" in err,
+           "the failed pass said %r" % err)
+    for inst in (hq, br):
+        st = inst.status("b1")
+        expect(st["state"] == "red" and "UNIQUE constraint failed" in
+               st["reason"], "%s status %r" % (inst.name, st["reason"]))
+    # Nothing of the refused batch was applied on hq (only its status).
+    after = hq.state_dump()
+    eq([t for t in after if t[0] != "_fs_pair_state"],
+       [t for t in before if t[0] != "_fs_pair_state"], "hq's data")
+    # A person renames one of them; then everything flows.
+    hq.execute("UPDATE customers SET email = 'ann@hq' WHERE email = 'ann@x'")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.count(T), 4, "%s: rows" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    same_rows(hq, br, T, cols, "b1", "b1")
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many], budget=150)
+         match, match_many, unique_clash], budget=150)
