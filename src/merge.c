@@ -502,28 +502,32 @@ insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
 	return 0;
 }
 
+/*
+ * The one local record whose row has r's values in columns cols[0..n) and
+ * that the peer does not know yet: *rid (0 for none, *ambiguous for more
+ * than one).  *q caches the statement for the same column list.
+ */
 static int
-find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
-    int64_t *rid, int *ambiguous, struct fs_err *err)
+match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    char *const *cols, int n, sqlite3_stmt **q, int64_t *rid, int *ambiguous,
+    struct fs_err *err)
 {
 	int nm = 0, rc, found = 0;
 	const struct infield *vals[16];
 
 	*rid = 0;
 	*ambiguous = 0;
-	if (!c->matching || t->match == NULL || t->match[0] == NULL)
-		return 0;
-	for (char **m = t->match; *m; m++) {
+	for (int k = 0; k < n; k++) {
 		const struct infield *v = NULL;
 
 		for (int i = 0; i < r->nin; i++)
-			if (strcasecmp(r->in[i].f->col, *m) == 0)
+			if (strcasecmp(r->in[i].f->col, cols[k]) == 0)
 				v = &r->in[i];
 		if (v == NULL || v->v.type == SQLITE_NULL || nm == 16)
 			return 0;	/* no key to match by */
 		vals[nm++] = v;
 	}
-	if (t->match_q == NULL) {
+	if (*q == NULL) {
 		struct buf b;
 
 		buf_init(&b, 0);
@@ -536,7 +540,7 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 		    "ON r.tid = ?1 AND r.lrow = a.%s WHERE ", t->qname, t->qkey);
 		for (int i = 0; i < nm; i++) {
 			buf_addstr(&b, i ? " AND a." : "a.");
-			ident_quote(&b, t->match[i]);
+			ident_quote(&b, cols[i]);
 			buf_printf(&b, " = ?%d", i + 3);
 		}
 		/*
@@ -549,22 +553,22 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 		    "l.pid = ?2 AND l.rid = r.rid) AND NOT EXISTS (SELECT 1 "
 		    "FROM _fs_log g WHERE g.rid = r.rid AND g.fid = 0 AND "
 		    "(g.seq <= ?%d OR g.src = ?2)) LIMIT 2", nm + 3);
-		t->match_q = store_prepare(c->s, b.data, err);
+		*q = store_prepare(c->s, b.data, err);
 		buf_free(&b);
-		if (t->match_q == NULL)
+		if (*q == NULL)
 			return -1;
 	}
-	sqlite3_reset(t->match_q);
-	sqlite3_bind_int64(t->match_q, 1, t->tid);
-	sqlite3_bind_int64(t->match_q, 2, c->m->pair->pid);
+	sqlite3_reset(*q);
+	sqlite3_bind_int64(*q, 1, t->tid);
+	sqlite3_bind_int64(*q, 2, c->m->pair->pid);
 	for (int i = 0; i < nm; i++)
-		proto_bind_value(t->match_q, i + 3, &vals[i]->v);
-	sqlite3_bind_int64(t->match_q, nm + 3, c->acked);
-	while ((rc = sqlite3_step(t->match_q)) == SQLITE_ROW) {
-		*rid = sqlite3_column_int64(t->match_q, 0);
+		proto_bind_value(*q, i + 3, &vals[i]->v);
+	sqlite3_bind_int64(*q, nm + 3, c->acked);
+	while ((rc = sqlite3_step(*q)) == SQLITE_ROW) {
+		*rid = sqlite3_column_int64(*q, 0);
 		found++;
 	}
-	sqlite3_reset(t->match_q);
+	sqlite3_reset(*q);
 	if (rc != SQLITE_DONE)
 		return store_dberr(c->s, err, "match");
 	if (found > 1) {
@@ -572,6 +576,87 @@ find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 		*rid = 0;
 	}
 	return 0;
+}
+
+/* On a first sync, the record the table's --match columns link r to. */
+static int
+find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    int64_t *rid, int *ambiguous, struct fs_err *err)
+{
+	int n = 0;
+
+	*rid = 0;
+	*ambiguous = 0;
+	if (!c->matching || t->match == NULL || t->match[0] == NULL)
+		return 0;
+	while (t->match[n] != NULL)
+		n++;
+	return match_by(c, t, r, t->match, n, &t->match_q, rid, ambiguous,
+	    err);
+}
+
+/*
+ * A new record the app's own UNIQUE index refused: the row that holds
+ * its key here, when that is a record the peer does not know yet (both
+ * sides created "the same" record, by the app's own rule, before they
+ * met).  Each unique index whose columns r brings is tried.  1 and *rid
+ * when found; 0 when not (the refusal stands).
+ */
+static int
+unique_match(struct merge_ctx *c, const struct inrec *r, int64_t *rid,
+    struct fs_err *err)
+{
+	struct synctable *t = r->table;
+	sqlite3_stmt *ix, *cols;
+	int found = 0, rc;
+
+	*rid = 0;
+	ix = store_prepare(c->s, "SELECT name FROM pragma_index_list(?1) "
+	    "WHERE \"unique\" AND origin <> 'pk' AND NOT partial", err);
+	if (ix == NULL)
+		return -1;
+	sqlite3_bind_text(ix, 1, t->name, -1, SQLITE_STATIC);
+	cols = store_prepare(c->s, "SELECT name FROM pragma_index_info(?1) "
+	    "ORDER BY seqno", err);
+	if (cols == NULL) {
+		sqlite3_finalize(ix);
+		return -1;
+	}
+	while (!found && (rc = sqlite3_step(ix)) == SQLITE_ROW) {
+		char *names[16];
+		int n = 0, bad = 0, ambiguous;
+		sqlite3_stmt *q = NULL;
+
+		sqlite3_reset(cols);
+		sqlite3_bind_text(cols, 1, (const char *)sqlite3_column_text(ix,
+		    0), -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			const char *nm = (const char *)sqlite3_column_text(cols,
+			    0);
+
+			if (nm == NULL || n == 16)
+				bad = 1;	/* an expression, or too wide */
+			else
+				names[n++] = xstrdup(nm);
+		}
+		if (!bad && n > 0 && match_by(c, t, r, names, n, &q, rid,
+		    &ambiguous, err) == -1)
+			bad = -1;
+		sqlite3_finalize(q);
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		if (bad == -1) {
+			sqlite3_finalize(ix);
+			sqlite3_finalize(cols);
+			return -1;
+		}
+		found = !bad && *rid != 0;
+	}
+	sqlite3_finalize(ix);
+	sqlite3_finalize(cols);
+	if (!found && rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "read unique indexes");
+	return found;
 }
 
 /*
@@ -830,7 +915,7 @@ table_plain(struct merge_ctx *c, struct merge_pending *p, struct synctable *t,
 
 static int
 create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
-    struct merge_stats *st, struct fs_err *err)
+    struct merge_stats *st, int64_t *taken, struct fs_err *err)
 {
 	struct synctable *t = r->table;
 	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0;
@@ -872,8 +957,21 @@ create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 		fs_err_set(err, FS_EDB, "cannot switch triggers back on");
 		goto out;
 	}
-	if (insert_row(c, r, use, has_added, &lrow, err) == -1)
+	if (insert_row(c, r, use, has_added, &lrow, err) == -1) {
+		struct fs_err e2;
+
+		/*
+		 * The app's UNIQUE index already holds this key: when that row
+		 * is a record the peer does not know, both sides made the
+		 * same one; the caller links them, as --match would.
+		 */
+		fs_err_clear(&e2);
+		if (sqlite3_extended_errcode(c->s->db) ==
+		    SQLITE_CONSTRAINT_UNIQUE && unique_match(c, r, taken,
+		    &e2) == 1)
+			ret = 1;
 		goto out;
+	}
 	pend_add(p, t, lrow, r->sid, chlc, corig);
 	st->created++;
 	st->applied += n;
@@ -1425,10 +1523,15 @@ apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 		if (ambiguous)
 			st->ambiguous++;
 		if (rid == 0) {
-			if (create_record(c, p, r, st, err) == -1)
+			int rc = create_record(c, p, r, st, &rid, err);
+
+			if (rc == -1)
 				return -1;
-			sidmax_raise(m, r->sid);
-			return 0;
+			if (rc == 0) {
+				sidmax_raise(m, r->sid);
+				return 0;
+			}
+			fs_err_clear(err);	/* its unique key's row, below */
 		}
 		p->run = 0;
 		if (triggers_quiet(c, p, 0) == -1)

@@ -25,6 +25,9 @@
  * - Unknown records are created with the sender's sync identity, or on a
  *   first sync linked to one existing record by the table's match
  *   columns; an ambiguous match is counted and reported, never guessed.
+ *   A creation the app's own UNIQUE index refuses is linked the same way
+ *   to the row holding its key, if the peer does not know that row yet;
+ *   otherwise the refusal fails the batch.
  * - A created record's _fs_record row and "created" log row are not
  *   written one statement each: the record waits in a pending list (of
  *   bounded length, owned by merge_apply for one call), and a flush

@@ -20,9 +20,11 @@ Proves:
  - the time added travels unchanged with a new record;
  - unmapped columns are never written by sync, and a column mapped
    later catches up on the records that synced before;
- - a record the app's own UNIQUE constraint refuses fails the pass with
-   the reason on both sides' status and applies nothing, and flows once
-   the data is fixed;
+ - a record both sides created with the same key of the app's own UNIQUE
+   index is linked as one (the differing field a conflict); one the
+   constraint refuses and that cannot be linked fails the pass with the
+   reason on both sides' status, applies nothing, and flows once the
+   data is fixed;
  - on a first sync, --match links existing records instead of duplicating
    them, and an ambiguous match is reported (status ambiguous_matches),
    never guessed; 20,000 records on each side with an unindexed match
@@ -33,6 +35,7 @@ Proves:
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
@@ -424,19 +427,51 @@ def match_many(env):
                 "tbl_name = 'customers'"), [], "indexes after table remove")
 
 
-def unique_clash(env):
-    """The app's own UNIQUE constraint refuses a record from the peer:
-    the pass fails with the reason on both sides' status, nothing is
-    half-applied, and once a person fixes the data everything flows."""
-    schema = ("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, "
-              "phone TEXT, email TEXT UNIQUE, note TEXT);")
-    hq = env.instance("hq", schema=schema)
-    br = env.instance("branch", schema=schema)
+UNIQUE_SCHEMA = ("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, "
+                 "phone TEXT, email TEXT UNIQUE, note TEXT);")
+
+
+def unique_link(env):
+    """Both sides create a record with the same key of the app's own
+    UNIQUE index before they meet: the two are linked as one record (as
+    --match would), the differing field is a conflict, nothing is stuck."""
+    hq = env.instance("hq", schema=UNIQUE_SCHEMA)
+    br = env.instance("branch", schema=UNIQUE_SCHEMA)
     cols = ["name", "email", "fs_status"]
     pair(hq, br, "b1", cols)
     hq.execute("INSERT INTO customers(name, email) VALUES ('Ann hq', "
                "'ann@x'), ('Other', 'o@x')")
+    time.sleep(0.01)
     br.shell("INSERT INTO customers(name, email) VALUES ('Ann branch', "
+             "'ann@x'), ('Bob', 'bob@x');")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.count(T), 3, "%s: rows (Ann once)" % inst.name)
+        eq(inst.query("SELECT name FROM customers WHERE email = 'ann@x'"),
+           [("Ann branch",)], "%s: Ann, the newer name" % inst.name)
+    cf = hq.conflicts() + br.conflicts()
+    eq([(c["column"], c["local"], c["remote"]) for c in cf],
+       [("name", "Ann hq", "Ann branch")], "the clash of the two names")
+    same_rows(hq, br, T, cols, "b1", "b1")
+    # Linked for good: later edits go to the same row on both sides.
+    hq.execute("UPDATE customers SET name = 'Ann' WHERE email = 'ann@x'")
+    settle(br)
+    eq(br.query("SELECT name FROM customers WHERE email = 'ann@x'"),
+       [("Ann",)], "edit of the linked record")
+
+
+def constraint_refused(env):
+    """The app's own constraint refuses a record the peer cannot link (the
+    row holding its key is one the peer already has): the pass fails
+    with the reason on both sides' status, nothing of the batch is
+    applied, and once a person fixes the data everything flows."""
+    hq = env.instance("hq", schema=UNIQUE_SCHEMA)
+    br = env.instance("branch")
+    cols = ["name", "email", "fs_status"]
+    pair(hq, br, "b1", cols)
+    hq.execute("INSERT INTO customers(name, email) VALUES ('Ann', 'ann@x')")
+    settle(br)
+    br.shell("INSERT INTO customers(name, email) VALUES ('Ann again', "
              "'ann@x'), ('Bob', 'bob@x');")
     before = hq.state_dump()
     r = br.sync("b1", check=False)
@@ -448,19 +483,19 @@ def unique_clash(env):
         st = inst.status("b1")
         expect(st["state"] == "red" and "UNIQUE constraint failed" in
                st["reason"], "%s status %r" % (inst.name, st["reason"]))
-    # Nothing of the refused batch was applied on hq (only its status).
     after = hq.state_dump()
     eq([t for t in after if t[0] != "_fs_pair_state"],
        [t for t in before if t[0] != "_fs_pair_state"], "hq's data")
-    # A person renames one of them; then everything flows.
-    hq.execute("UPDATE customers SET email = 'ann@hq' WHERE email = 'ann@x'")
+    # A person gives the second one its own address; then all flows.
+    br.shell("UPDATE customers SET email = 'ann2@x' WHERE name = "
+             "'Ann again';")
     settle(br)
     for inst in (hq, br):
-        eq(inst.count(T), 4, "%s: rows" % inst.name)
+        eq(inst.count(T), 3, "%s: rows" % inst.name)
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
     same_rows(hq, br, T, cols, "b1", "b1")
 
 
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_clash], budget=150)
+         match, match_many, unique_link, constraint_refused], budget=150)
