@@ -23,6 +23,15 @@ static const char SQL_LIST[] =
     "LEFT JOIN _fs_origin ro ON ro.id = c.remote_origin "
     "WHERE ?1 OR c.resolved_at IS NULL ORDER BY c.id LIMIT ?3 OFFSET ?2";
 
+static const char SQL_CONFLICT_GET[] =
+    "SELECT c.local_value, c.remote_value, t.name, f.name, r.lrow, "
+    "c.resolved_at, (SELECT k.name FROM _fs_field k WHERE k.tid = t.tid AND "
+    "k.role = 'rowid'), c.winner FROM _fs_conflict c JOIN _fs_record r ON "
+    "r.rid = c.rid JOIN _fs_table t ON t.tid = r.tid JOIN _fs_field f ON "
+    "f.fid = c.fid WHERE c.id = ?1";
+static const char SQL_CONFLICT_CLOSE[] =
+    "UPDATE _fs_conflict SET resolved_at = ?2, resolution = ?3 WHERE id = ?1";
+
 static void
 add_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 {
@@ -100,20 +109,15 @@ static int
 resolve_one(struct store *s, int64_t id, int keep, int tolerate,
     int *skipped, struct fs_err *err)
 {
-	sqlite3_stmt *st, *up = NULL;
+	sqlite3_stmt *st, *close, *up = NULL;
 	struct buf b;
 	char now[64];
 	int ret = -1, col;
 
 	*skipped = 0;
 	buf_init(&b, 0);
-	st = store_prepare(s, "SELECT c.local_value, c.remote_value, t.name, "
-	    "f.name, r.lrow, c.resolved_at, (SELECT k.name FROM _fs_field k "
-	    "WHERE k.tid = t.tid AND k.role = 'rowid'), c.winner FROM "
-	    "_fs_conflict c JOIN _fs_record r ON r.rid = c.rid JOIN _fs_table "
-	    "t ON t.tid = r.tid JOIN _fs_field f ON f.fid = c.fid WHERE "
-	    "c.id = ?1", err);
-	if (st == NULL)
+	/* Cached: --all runs these once per open conflict. */
+	if ((st = store_stmt(s, SQL_CONFLICT_GET, err)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -160,21 +164,19 @@ resolve_one(struct store *s, int64_t id, int keep, int tolerate,
 		if (store_step_done(s, up, err) == -1)
 			goto out;
 	}
-	sqlite3_finalize(st);
-	st = store_prepare(s, "UPDATE _fs_conflict SET resolved_at = ?2, "
-	    "resolution = ?3 WHERE id = ?1", err);
-	if (st == NULL)
+	if ((close = store_stmt(s, SQL_CONFLICT_CLOSE, err)) == NULL)
 		goto out;
 	store_now_iso(now);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, col ? "kept remote" : "kept local", -1,
+	sqlite3_bind_int64(close, 1, id);
+	sqlite3_bind_text(close, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(close, 3, col ? "kept remote" : "kept local", -1,
 	    SQLITE_STATIC);
-	if (store_step_done(s, st, err) == -1)
+	if (store_step_done(s, close, err) == -1)
 		goto out;
 	ret = 0;
 out:
-	sqlite3_finalize(st);
+	if (st != NULL)
+		sqlite3_reset(st);
 	sqlite3_finalize(up);
 	buf_free(&b);
 	return ret;

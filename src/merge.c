@@ -1070,6 +1070,19 @@ seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	return rc == SQLITE_ROW;
 }
 
+/*
+ * Whether local version l of in's field is a change the peer has not
+ * acknowledged and will get: only such a change can clash with in (one
+ * that came from the peer, or never flows to it, cannot).
+ */
+static int
+unacked_here(struct merge_ctx *c, const struct infield *in,
+    const struct version *l)
+{
+	return l != NULL && l->seq > c->acked && !(l->has_src &&
+	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode);
+}
+
 /* Who wins a clash of an incoming change with local version l. */
 static int
 clash_remote_wins(struct merge_ctx *c, const struct infield *in,
@@ -1217,10 +1230,7 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 			found = 1;
 		if (found)
 			continue;	/* applied before, since superseded */
-		/* A local change that never flows to this peer cannot clash. */
-		pending = l != NULL && !same && l->seq > c->acked &&
-		    !(l->has_src && l->src == c->m->pair->pid) &&
-		    fieldmap_mode_sends(in->f->mode);
+		pending = !same && unacked_here(c, in, l);
 		if (pending && in->f->is_added) {
 			/*
 			 * Two times added for one record (it was created on both
@@ -1331,8 +1341,7 @@ revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 	/* One applied before and since superseded changes nothing. */
 	if ((seen = seen_before(c, rid, in, err)) != 0)
 		return seen == -1 ? -1 : 0;
-	if (l != NULL && l->seq > c->acked && !(l->has_src &&
-	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode)) {
+	if (unacked_here(c, in, l)) {
 		/* The deletion here has not reached the peer: a clash. */
 		int remote_wins = clash_remote_wins(c, in, l), rc;
 

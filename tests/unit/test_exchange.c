@@ -1074,6 +1074,18 @@ raw_exchange(struct fx *f, const char *instance, const char *origins,
 	return buf_steal(&b);
 }
 
+/* One exchange carrying changes (a JSON array) that must succeed. */
+static void
+send_changes(struct fx *f, const char *origins, const char *changes)
+{
+	char *req = raw_exchange(f, NULL, origins, changes);
+	struct buf out;
+
+	send_ok(f, req, strlen(req), &out);
+	buf_free(&out);
+	free(req);
+}
+
 static void
 test_bad_batches_change_nothing(void **state)
 {
@@ -1336,8 +1348,7 @@ static void
 test_unmapped_field_ignored(void **state)
 {
 	struct fx *f = *state;
-	char changes[512], origins[64], *req;
-	struct buf out;
+	char changes[512], origins[64];
 
 	th_exec(f->a, "INSERT INTO contacts(name, email) VALUES ('Ann', 'a')");
 	sync_all(f);
@@ -1354,12 +1365,9 @@ test_unmapped_field_ignored(void **state)
 		free(sid);
 	}
 	/* The map change reset the cursor: the batch starts at 0. */
-	req = raw_exchange(f, NULL, origins, changes);
-	send_ok(f, req, strlen(req), &out);
+	send_changes(f, origins, changes);
 	assert_text(th_text(f->p, "SELECT email FROM contacts"), "a");
 	assert_text(th_text(f->p, "SELECT name FROM contacts"), "Ann2");
-	buf_free(&out);
-	free(req);
 }
 
 /*
@@ -1398,8 +1406,8 @@ static void
 send_creations(struct fx *f, const char *origins, int64_t first, int n,
     char letter)
 {
-	char sid[33], *req;
-	struct buf b, out;
+	char sid[33];
+	struct buf b;
 
 	buf_init(&b, 0);
 	buf_addstr(&b, "[");
@@ -1410,10 +1418,7 @@ send_creations(struct fx *f, const char *origins, int64_t first, int n,
 		    (long long)f->fa[C_NAME], letter, i);
 	}
 	buf_addstr(&b, "]");
-	req = raw_exchange(f, NULL, origins, b.data);
-	send_ok(f, req, strlen(req), &out);
-	buf_free(&out);
-	free(req);
+	send_changes(f, origins, b.data);
 	buf_free(&b);
 }
 
@@ -1422,8 +1427,8 @@ test_pending_creations(void **state)
 {
 	struct fx *f = *state;
 	const int64_t base = (int64_t)1 << 50;
-	char origins[64], sid[33], *req;
-	struct buf b, out;
+	char origins[64], sid[33];
+	struct buf b;
 	int64_t n0;
 
 	snprintf(origins, sizeof origins, "[\"%s\"]", f->a_id);
@@ -1470,10 +1475,7 @@ test_pending_creations(void **state)
 		}
 	}
 	buf_addstr(&b, "]");
-	req = raw_exchange(f, NULL, origins, b.data);
-	send_ok(f, req, strlen(req), &out);
-	buf_free(&out);
-	free(req);
+	send_changes(f, origins, b.data);
 	buf_free(&b);
 
 	/* Every record once, with its values. */
