@@ -14,7 +14,8 @@
 
 const struct cmd_entry cmd_table[] = {
 	{ "init", "[--name NAME] [--admin-password-file F]",
-	  "add fieldsync's state tables to an app database",
+	  "add fieldsync's state tables to an app database (any command "
+	  "upgrades them)",
 	  "--name NAME\tname of this instance (default: the file's base name)\n"
 	  "--admin-password-file F\tfile whose first line becomes the web "
 	  "UI's admin password",

@@ -40,6 +40,38 @@ configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/*
+ * An instance made by an older fieldsync is brought up to this one's
+ * state schema when it is first opened, in one transaction: whoever
+ * opens it first does it, the others then find nothing left to do.
+ */
+static int
+store_upgrade(struct store *s, struct fs_err *err)
+{
+	int v = store_schema_version(s, err);
+
+	if (v <= 0 || v >= FS_SCHEMA_VERSION)
+		return v == -1 ? -1 : 0;
+	if (store_begin(s, err) == -1)
+		goto fail;
+	if (store_migrate(s, err) == -1) {
+		store_rollback(s);
+		goto fail;
+	}
+	if (store_commit(s, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	{
+		char m[sizeof err->msg];
+
+		snprintf(m, sizeof m, "%s", err ? err->msg : "");
+		return fs_err_set(err, FS_EDB, "cannot upgrade fieldsync's "
+		    "state in %s from version %d to %d: %s", s->path, v,
+		    FS_SCHEMA_VERSION, m);
+	}
+}
+
 struct store *
 store_open(const char *path, struct fs_err *err)
 {
@@ -102,7 +134,7 @@ store_open(const char *path, struct fs_err *err)
 	 */
 	if (store_exec(s, "PRAGMA recursive_triggers = ON; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384",
-	    err) == -1) {
+	    err) == -1 || store_upgrade(s, err) == -1) {
 		store_close(s);
 		return NULL;
 	}

@@ -348,6 +348,18 @@ ok fs -d "$DB" pair add hub --passive --password-file "$T/pw"
 ok fs -d "$DB" map list hub --json
 eq "$(json_get 'j["fields"]' <"$T/out")" '[]' "new hub map"
 
+step "an instance made by an older fieldsync is upgraded on first use"
+cp "$DB" "$T/old.db"
+sql "$T/old.db" "DROP INDEX _fs_log_hlc;
+    UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
+ok fs -d "$T/old.db" table list
+eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \
+    2 "schema version after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema WHERE name = '_fs_log_hlc'")" \
+    1 "clock index after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM contacts")" \
+    "$(sql "$DB" "SELECT count(*) FROM contacts")" "rows after upgrade"
+
 step "the database is sound"
 eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity"
 eq "$(sql "$DB" "PRAGMA foreign_key_check")" "" "foreign keys"

@@ -193,6 +193,42 @@ test_init_twice_harmless(void **state)
 	free(id2);
 }
 
+/*
+ * An instance an older fieldsync made is upgraded when first opened:
+ * the version-1 state (without the clock index of sql/002) gets it,
+ * once, with its data untouched.
+ */
+static void
+test_upgrades_older_schema(void **state)
+{
+	struct th *t = *state;
+	int created = -1;
+	char *id;
+
+	th_assert_ok(t, instance_init(t->s, NULL, &created, &t->err));
+	id = store_instance_id(t->s, &t->err);
+	th_exec(t, "DROP INDEX _fs_log_hlc; UPDATE _fs_meta SET value = '1' "
+	    "WHERE key = 'schema_version'");
+	th_reopen(t);
+	assert_int_equal(store_schema_version(t->s, &t->err),
+	    FS_SCHEMA_VERSION);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "name = '_fs_log_hlc'"), 1);
+	{
+		char *again = store_instance_id(t->s, &t->err);
+
+		assert_non_null(again);
+		assert_string_equal(again, id);
+		free(again);
+	}
+	th_assert_ok(t, store_check_ready(t->s, &t->err));
+	/* Opened again: nothing left to do. */
+	th_reopen(t);
+	assert_int_equal(store_schema_version(t->s, &t->err),
+	    FS_SCHEMA_VERSION);
+	free(id);
+}
+
 static void
 test_refuses_newer_schema(void **state)
 {
@@ -473,6 +509,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_init_creates_instance,
 		    th_setup_uninit, th_teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice_harmless,
+		    th_setup_uninit, th_teardown),
+		cmocka_unit_test_setup_teardown(test_upgrades_older_schema,
 		    th_setup_uninit, th_teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema,
 		    th_setup_uninit, th_teardown),
