@@ -24,10 +24,17 @@ static const char SQL_FIND_SID[] =
     "SELECT rid FROM _fs_record WHERE sid = ?1";
 static const char SQL_REC[] =
     "SELECT tid, lrow FROM _fs_record WHERE rid = ?1";
-/* By clock value: (rid, fid) would walk the field's whole history. */
+/*
+ * By clock value: (rid, fid) would walk the field's whole history.  Our
+ * own versions are not in that index; they come back only through a
+ * relay loop or from a copy of this database, and walk the history.
+ */
 static const char SQL_SEEN[] =
     "SELECT 1 FROM _fs_log INDEXED BY _fs_log_hlc WHERE hlc = ?3 AND "
-    "src IS NOT NULL AND rid = ?1 AND fid = ?2 AND origin = ?4 LIMIT 1";
+    "origin = ?4 AND origin <> 0 AND rid = ?1 AND fid = ?2 LIMIT 1";
+static const char SQL_SEEN_OWN[] =
+    "SELECT 1 FROM _fs_log WHERE rid = ?1 AND fid = ?2 AND hlc = ?3 AND "
+    "origin = 0 LIMIT 1";
 static const char SQL_ECHO_VALUE[] = "SELECT ?1";
 static const char SQL_LOGGED_NEW[] =
     "SELECT new FROM _fs_log WHERE seq = ?1";
@@ -1058,19 +1065,14 @@ seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	sqlite3_stmt *q;
 	int rc;
 
-	/*
-	 * A version made here (coming back through another instance) was
-	 * applied here: it was made here, for this field alone.  Only what
-	 * came from peers is in the index.
-	 */
-	if (in->origin == 0)
-		return 1;
-	if ((q = store_stmt(c->s, SQL_SEEN, err)) == NULL)
+	if ((q = store_stmt(c->s, in->origin == 0 ? SQL_SEEN_OWN : SQL_SEEN,
+	    err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, rid);
 	sqlite3_bind_int64(q, 2, in->f->fid);
 	sqlite3_bind_int64(q, 3, in->hlc);
-	sqlite3_bind_int64(q, 4, in->origin);
+	if (in->origin != 0)
+		sqlite3_bind_int64(q, 4, in->origin);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
