@@ -19,6 +19,7 @@
 #include "changes.h"
 #include "client.h"
 #include "fieldmap.h"
+#include "instance.h"
 #include "merge.h"
 #include "pairstate.h"
 #include "passive.h"
@@ -254,6 +255,11 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 
 		snprintf(m, sizeof m, "%s", err ? err->msg : "");
 		fs_err_set(err, FS_EPROTO, "bad hello from peer: %s", m);
+		goto out;
+	}
+	if (instance_check_peer(id, peer, "the passive side", err) == -1) {
+		if (err)
+			err->code = FS_EPROTO;	/* not a map mismatch */
 		goto out;
 	}
 	if (proto != FS_PROTO_VERSION) {

@@ -15,6 +15,7 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "admin-password-file", required_argument, NULL, 'a' },
+		{ "new-identity", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -22,7 +23,7 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *name = NULL, *pwfile = NULL;
 	char *pw = NULL;
 	cJSON *info;
-	int c, created, r;
+	int c, created, r, renew = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -30,6 +31,8 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 			name = optarg;
 		else if (c == 'a')
 			pwfile = optarg;
+		else if (c == 'i')
+			renew = 1;
 		else
 			return cmd_parse_common(e, c, argv[optind - 1]);
 	}
@@ -42,6 +45,8 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	    &ctx->err)) == NULL)
 		return cmd_fail(ctx);
 	r = instance_init(ctx->store, name, &created, &ctx->err);
+	if (r == 0 && renew && !created)
+		r = instance_new_identity(ctx->store, &ctx->err);
 	if (r == 0 && pw != NULL)
 		r = adminpw_set(ctx->store, pw, &ctx->err);
 	secret_free(pw);
@@ -50,7 +55,7 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((info = instance_info(ctx->store, &ctx->err)) == NULL)
 		return cmd_fail(ctx);
 	printf("%s instance %s (%s) in %s\n", created ? "initialised" :
-	    "already initialised:",
+	    renew ? "new identity for" : "already initialised:",
 	    cJSON_GetObjectItem(info, "name")->valuestring,
 	    cJSON_GetObjectItem(info, "instance")->valuestring, ctx->db);
 	cJSON_Delete(info);

@@ -13,12 +13,14 @@
 #include "cmd.h"
 
 const struct cmd_entry cmd_table[] = {
-	{ "init", "[--name NAME] [--admin-password-file F]",
+	{ "init", "[--name NAME] [--admin-password-file F] [--new-identity]",
 	  "add fieldsync's state tables to an app database (any command "
 	  "upgrades them)",
 	  "--name NAME\tname of this instance (default: the file's base name)\n"
 	  "--admin-password-file F\tfile whose first line becomes the web "
-	  "UI's admin password",
+	  "UI's admin password\n"
+	  "--new-identity\tfor a copy of another instance's database: give "
+	  "this one its own identity, so the two can be paired",
 	  cmd_init },
 	{ "passwd", "[--password-file F]",
 	  "set the web UI's admin password",

@@ -84,6 +84,75 @@ fail:
 	return -1;
 }
 
+/*
+ * The copy's history is the original's: origin 0 (this instance) becomes
+ * the old identity's own origin row everywhere an origin is kept, and
+ * row 0 takes the new identity.
+ */
+static const char *const SQL_REIDENTIFY[] = {
+	"UPDATE _fs_origin SET instance = ?2 WHERE id = 0",
+	"INSERT INTO _fs_origin(id, instance) VALUES "
+	    "((SELECT max(id) + 1 FROM _fs_origin), ?1)",
+	"UPDATE _fs_log SET origin = (SELECT max(id) FROM _fs_origin) "
+	    "WHERE origin = 0",
+	"UPDATE _fs_conflict SET local_origin = (SELECT max(id) FROM "
+	    "_fs_origin) WHERE local_origin = 0",
+	"UPDATE _fs_conflict SET remote_origin = (SELECT max(id) FROM "
+	    "_fs_origin) WHERE remote_origin = 0",
+	"UPDATE _fs_clock SET sid_prefix = substr(?2, 1, 16) WHERE id = 1",
+	"UPDATE _fs_meta SET value = ?2 WHERE key = 'instance_id'",
+};
+
+int
+instance_new_identity(struct store *s, struct fs_err *err)
+{
+	unsigned char raw[16];
+	char hex[33], *old = NULL;
+	size_t i;
+
+	if (store_check_ready(s, err) == -1)
+		return -1;
+	if (util_random(raw, sizeof raw) == -1)
+		return fs_err_set(err, FS_EIO, "no random bytes");
+	util_hex(raw, sizeof raw, hex);
+	if (store_begin(s, err) == -1)
+		return -1;
+	if ((old = store_instance_id(s, err)) == NULL)
+		goto fail;
+	for (i = 0; i < sizeof SQL_REIDENTIFY / sizeof *SQL_REIDENTIFY; i++) {
+		sqlite3_stmt *st = store_prepare(s, SQL_REIDENTIFY[i], err);
+		int v;
+
+		if (st == NULL)
+			goto fail;
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			sqlite3_bind_text(st, 1, old, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+		v = store_step_done(s, st, err);
+		sqlite3_finalize(st);
+		if (v == -1)
+			goto fail;
+	}
+	free(old);
+	return store_commit(s, err);
+fail:
+	free(old);
+	store_rollback(s);
+	return -1;
+}
+
+int
+instance_check_peer(const char *own, const char *peer, const char *who,
+    struct fs_err *err)
+{
+	if (own == NULL || peer == NULL || strcmp(own, peer) != 0)
+		return 0;
+	return fs_err_set(err, FS_ECONFLICT, "%s has this instance's own "
+	    "identity %s: one database is a copy of the other; run "
+	    "'fieldsync -d COPY init --new-identity' on the copy", who, own);
+}
+
 cJSON *
 instance_info(struct store *s, struct fs_err *err)
 {

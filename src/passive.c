@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "changes.h"
 #include "fieldmap.h"
+#include "instance.h"
 #include "merge.h"
 #include "pairing.h"
 #include "pairstate.h"
@@ -76,6 +77,20 @@ check_peer(const struct pairstate *ps, const char *instance,
 	return 0;
 }
 
+/* A copy of this very database must not pass for a peer. */
+static int
+check_not_self(struct store *s, const char *instance, struct fs_err *err)
+{
+	char *own = store_instance_id(s, err);
+	int r;
+
+	if (own == NULL)
+		return -1;
+	r = instance_check_peer(own, instance, "the active side", err);
+	free(own);
+	return r;
+}
+
 /*
  * Both requests start alike: the pairing, a write transaction, its state
  * loaded, and the check that this active instance may use it.  On NULL
@@ -94,7 +109,8 @@ passive_begin(struct store *s, const char *pair, const char *instance,
 		return NULL;
 	}
 	if (pairstate_load(s, p->pid, ps, err) == -1 ||
-	    check_peer(ps, instance, err) == -1) {
+	    check_peer(ps, instance, err) == -1 ||
+	    check_not_self(s, instance, err) == -1) {
 		store_rollback(s);
 		pairing_free(p);
 		return NULL;

@@ -34,12 +34,13 @@ Proves:
 """
 
 import os
+import sqlite3
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
-                     sync_ok)
+from synclib import (Instance, eq, expect, pair, run, same_rows,  # noqa: E402
+                     settle, sync_ok)
 
 COLS = ["name", "phone", "email", "fs_status", "fs_added"]
 T = "customers"
@@ -496,6 +497,64 @@ def constraint_refused(env):
     same_rows(hq, br, T, cols, "b1", "b1")
 
 
+def copied_database(env):
+    """A branch set up from a copy of hq's database (the usual way to seed
+    one) has hq's own identity: pairing the two is refused with the way
+    out, not a silent "in sync"; after 'init --new-identity' on the copy
+    the two converge, with no record doubled and no change lost, also
+    the copy's changes from before it got its identity."""
+    hq = env.instance("hq")
+    cols = ["name", "phone", "fs_status"]
+    hq.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1'), "
+             "('Bob', '2'); UPDATE customers SET phone = '1b' "
+             "WHERE name = 'Ann';")
+    src = sqlite3.connect(hq.db)
+    dst = sqlite3.connect(env.path("branch.db"))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    br = Instance(env, "branch")
+    env.insts["branch"] = br
+    pair(hq, br, "b1", cols)
+    br.shell("UPDATE customers SET phone = 'br-edit' WHERE name = 'Ann'; "
+             "INSERT INTO customers(name, phone) VALUES ('Cy', '3');")
+    before = hq.state_dump()
+    r = br.sync("b1", check=False)
+    err = r.stderr.decode()
+    expect(r.returncode != 0 and "copy of the other" in err and
+           "init --new-identity" in err, "the refused pass said %r" % err)
+    st = br.status("b1")
+    expect(st["state"] == "red" and "copy" in st["reason"],
+           "branch status %r" % st)
+    eq([t for t in hq.state_dump() if t[0] != "_fs_pair_state"],
+       [t for t in before if t[0] != "_fs_pair_state"], "hq after refusal")
+
+    out = br.fs("init", "--new-identity")
+    expect("new identity" in out, "init --new-identity said %r" % out)
+    expect(hq.one("SELECT value FROM _fs_meta WHERE key = 'instance_id'") !=
+           br.one("SELECT value FROM _fs_meta WHERE key = 'instance_id'"),
+           "identities still equal")
+    settle(br)
+    hq.shell("UPDATE customers SET phone = 'hq-edit' WHERE name = 'Bob';")
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Dee', '4');")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.count(T), 4, "%s: rows" % inst.name)
+        eq(inst.one("SELECT phone FROM customers WHERE name = 'Ann'"),
+           "br-edit", "%s: Ann's phone" % inst.name)
+        eq(inst.one("SELECT phone FROM customers WHERE name = 'Bob'"),
+           "hq-edit", "%s: Bob's phone" % inst.name)
+    same_rows(hq, br, T, cols, "b1", "b1")
+    # The copy's edit met hq's unsent value of that field: one recorded
+    # conflict, decided by the policy (newest), accepted as decided.
+    c = hq.conflicts() + br.conflicts()
+    eq(len(c), 1, "conflicts %r" % c)
+    for inst in (hq, br):
+        inst.fs("conflicts", "resolve", "--all", "--keep", "winner")
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_link, constraint_refused], budget=150)
+         match, match_many, unique_link, constraint_refused, copied_database],
+        budget=150)

@@ -229,6 +229,46 @@ test_upgrades_older_schema(void **state)
 	free(id);
 }
 
+/*
+ * A copy gets its own identity: row 0 of _fs_origin and the sync
+ * identity prefix change, and what was made before is the old
+ * identity's, in the log and in conflicts alike.
+ */
+static void
+test_new_identity(void **state)
+{
+	struct th *t = *state;
+	int created = -1;
+	char *old, *new;
+	int64_t oid;
+
+	th_assert_ok(t, instance_init(t->s, NULL, &created, &t->err));
+	old = store_instance_id(t->s, &t->err);
+	th_exec(t, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind) VALUES "
+	    "(1, 0, 5, 0, 1), (1, 2, 6, 0, 0)");
+	th_assert_ok(t, instance_new_identity(t->s, &t->err));
+	new = store_instance_id(t->s, &t->err);
+	assert_non_null(new);
+	assert_string_not_equal(old, new);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM _fs_origin WHERE "
+	    "id = 0 AND instance = %Q", new), 1);
+	oid = th_int(t, "SELECT id FROM _fs_origin WHERE instance = %Q", old);
+	assert_true(oid > 0);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM _fs_log WHERE "
+	    "origin = %lld", (long long)oid), 2);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM _fs_log WHERE "
+	    "origin = 0"), 0);
+	assert_int_equal(th_int(t, "SELECT sid_prefix = substr(%Q, 1, 16) "
+	    "FROM _fs_clock", new), 1);
+	/* A peer with our identity is refused, with the way out. */
+	th_assert_fails(t, FS_ECONFLICT, instance_check_peer(new, new, "x",
+	    &t->err));
+	assert_non_null(strstr(t->err.msg, "--new-identity"));
+	assert_int_equal(instance_check_peer(new, old, "x", &t->err), 0);
+	free(old);
+	free(new);
+}
+
 static void
 test_refuses_newer_schema(void **state)
 {
@@ -511,6 +551,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_init_twice_harmless,
 		    th_setup_uninit, th_teardown),
 		cmocka_unit_test_setup_teardown(test_upgrades_older_schema,
+		    th_setup_uninit, th_teardown),
+		cmocka_unit_test_setup_teardown(test_new_identity,
 		    th_setup_uninit, th_teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema,
 		    th_setup_uninit, th_teardown),
