@@ -20,6 +20,7 @@
 #include "client.h"
 #include "fieldmap.h"
 #include "instance.h"
+#include "log.h"
 #include "merge.h"
 #include "pairstate.h"
 #include "passive.h"
@@ -383,37 +384,82 @@ active_test(struct store *s, const struct pairing *p, cJSON **report,
 	return 0;
 }
 
-/* Apply the passive's response and both cursors in one transaction. */
+/*
+ * Our side of one exchange: the changes after `from`, built in one read
+ * snapshot.  Built ahead while the previous request is on the wire, so
+ * it records what it assumed: it is sent only if, when its turn comes,
+ * the acknowledged cursor is still `from` and the map epoch unchanged.
+ */
+struct outgoing {
+	int ready;
+	struct buf changes;	/* "origins":[...],"changes":[...] */
+	struct batch_out bo;
+	int64_t from, map_epoch;
+	int echo;		/* built with what came from the peer too */
+	int64_t to_mark;	/* changes_mark of bo.cursor */
+};
+
+/*
+ * Apply the passive's response and both cursors in one transaction.
+ * cur is the batch the request carried, asked_echo whether the request
+ * asked for everything including our own changes.
+ *
+ * A log rolled back (a backup restored) reuses sequence numbers, so each
+ * cursor comes with its mark (changes_mark).  "prior" is the passive's
+ * cursor into our log before this request: if its mark is not ours, our
+ * log is not the one it synced with, and the peer may hold changes we
+ * lost; "resync" says the same of the passive's log.  Either way both
+ * sides send everything again, the side that kept its log including
+ * what came from the other.
+ */
 static int
 apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
-    int64_t our_to, int *more, struct sync_progress *prog,
-    struct fs_err *err)
+    const struct outgoing *cur, int asked_echo, int *more,
+    struct sync_progress *prog, struct fs_err *err)
 {
 	struct pairstate ps;
 	struct syncmap *m = NULL;
 	struct merge_stats ms;
-	const cJSON *mj;
-	int64_t ack, cursor, epoch, pending = 0;
-	int ret = -1;
+	const cJSON *mj, *rj;
+	int64_t ack, cursor, epoch, pending = 0, cursor_mark = 0;
+	int64_t prior = 0, prior_mark = 0, our_to = cur->bo.cursor, mark;
+	int ret = -1, resync, rolled_back = 0;
 
 	if (proto_get_i64(resp, "ack", 0, INT64_MAX, &ack, err) == -1 ||
 	    proto_get_i64(resp, "cursor", 0, INT64_MAX, &cursor, err) == -1 ||
 	    proto_get_i64(resp, "epoch", 0, INT64_MAX, &epoch, err) == -1 ||
-	    !cJSON_IsBool(mj = cJSON_GetObjectItemCaseSensitive(resp, "more"))) {
+	    !cJSON_IsBool(mj = cJSON_GetObjectItemCaseSensitive(resp, "more")) ||
+	    ((rj = cJSON_GetObjectItemCaseSensitive(resp, "resync")) != NULL &&
+	    !cJSON_IsBool(rj))) {
 		char m2[sizeof err->msg];
 
 		snprintf(m2, sizeof m2, "%s", err ? err->msg : "'more' missing");
 		return fs_err_set(err, FS_EPROTO, "bad exchange response: %s", m2);
 	}
+	resync = cJSON_IsTrue(rj);
 	if (cJSON_GetObjectItemCaseSensitive(resp, "pending") != NULL)
 		proto_get_i64(resp, "pending", 0, INT64_MAX, &pending, NULL);
+	if (cJSON_GetObjectItemCaseSensitive(resp, "cursor_mark") != NULL)
+		proto_get_i64(resp, "cursor_mark", 0, INT64_MAX, &cursor_mark,
+		    NULL);
+	if (cJSON_GetObjectItemCaseSensitive(resp, "prior") != NULL &&
+	    proto_get_i64(resp, "prior", 0, INT64_MAX, &prior, NULL) == 0 &&
+	    proto_get_i64(resp, "prior_mark", 0, INT64_MAX, &prior_mark,
+	    NULL) == 0 && prior > 0 && prior_mark > 0) {
+		if ((mark = changes_mark(s, prior, err)) == -1)
+			return -1;
+		rolled_back = mark != prior_mark;
+	}
 	/* Nothing came and no cursor moved: an idle poll writes nothing. */
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
 		return -1;
 	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) == 0 &&
 	    ack == ps.sent_seq && cursor == ps.recv_seq &&
-	    ps.has_peer_epoch && epoch == ps.peer_epoch &&
-	    ps.has_peer_pending && pending == ps.peer_pending) {
+	    cursor_mark == ps.recv_mark && ps.has_peer_epoch &&
+	    epoch == ps.peer_epoch && ps.has_peer_pending &&
+	    pending == ps.peer_pending && !resync && !rolled_back &&
+	    !(asked_echo && !cJSON_IsTrue(mj)) &&
+	    !(cur->echo && !cur->bo.more && ack >= our_to)) {
 		*more = cJSON_IsTrue(mj) || ack < our_to;
 		pairstate_clear(&ps);
 		return 0;
@@ -439,17 +485,50 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	}
 	{
 		int epoch_changed = ps.has_peer_epoch && ps.peer_epoch != epoch;
-		int64_t args[5] = { ack, epoch_changed ? 0 : cursor, epoch,
-		    pending, ms.ambiguous };
+		/* An ack is never beyond what we sent. */
+		int64_t sent = ack < our_to ? ack : our_to;
+		int64_t recv = epoch_changed ? 0 : cursor;
+		int64_t recv_mark = epoch_changed ? 0 : cursor_mark;
+		int64_t want = ps.echo_want, give = ps.echo_give;
+		int64_t args[8];
 
+		/* The peer has sent everything, ours included. */
+		if (asked_echo && !cJSON_IsTrue(mj))
+			want = 0;
+		/* We have sent everything, theirs included. */
+		if (cur->echo && !cur->bo.more && ack >= our_to)
+			give = 0;
+		if (rolled_back) {
+			sent = recv = recv_mark = 0;
+			want = 1;
+		}
+		if (resync) {
+			sent = 0;
+			give = 1;
+		}
+		args[0] = sent;
+		args[1] = recv;
+		args[2] = epoch;
+		args[3] = pending;
+		args[4] = ms.ambiguous;
+		args[5] = recv_mark;
+		args[6] = want;
+		args[7] = give;
 		if (pairstate_update(s, p->pid, "sent_seq = ?2, recv_seq = ?3, "
 		    "peer_epoch = ?4, peer_pending = ?5, ambiguous = ambiguous "
-		    "+ ?6", args, 5, err) == -1)
+		    "+ ?6, recv_mark = ?7, echo_want = ?8, echo_give = ?9",
+		    args, 8, err) == -1)
 			goto out;
-		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed;
+		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed ||
+		    rolled_back || resync;
 	}
 	if (store_commit(s, err) == -1)
 		goto out_nocommit;
+	if (rolled_back || resync)
+		log_warn("pairing %s: %s change log is older than the other "
+		    "side last saw (a backup restored?): both sides send "
+		    "everything again", p->name, rolled_back ?
+		    "this database's" : "the peer's");
 	prog->recv_records += ms.records;
 	prog->recv_values += ms.applied;
 	prog->conflicts += ms.conflicts;
@@ -463,19 +542,6 @@ out_nocommit:
 	pairstate_clear(&ps);
 	return ret;
 }
-
-/*
- * Our side of one exchange: the changes after `from`, built in one read
- * snapshot.  Built ahead while the previous request is on the wire, so
- * it records what it assumed: it is sent only if, when its turn comes,
- * the acknowledged cursor is still `from` and the map epoch unchanged.
- */
-struct outgoing {
-	int ready;
-	struct buf changes;	/* "origins":[...],"changes":[...] */
-	struct batch_out bo;
-	int64_t from, map_epoch;
-};
 
 static void
 outgoing_clear(struct outgoing *o)
@@ -502,9 +568,11 @@ outgoing_build(struct store *s, const struct pairing *p, int64_t from,
 		goto out_tx;
 	o->from = from < 0 ? ps.sent_seq : from;
 	o->map_epoch = ps.map_epoch;
+	o->echo = ps.echo_give;
 	if ((m = syncmap_get(s, p, ps.map_epoch, err)) != NULL &&
-	    changes_build(s, m, o->from, FS_BATCH_BYTES, &o->changes, &o->bo,
-	    err) == 0) {
+	    changes_build(s, m, o->from, o->echo, FS_BATCH_BYTES, &o->changes,
+	    &o->bo, err) == 0 &&
+	    (o->to_mark = changes_mark(s, o->bo.cursor, err)) != -1) {
 		o->ready = 1;
 		ret = 0;
 	}
@@ -540,17 +608,19 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
 		return -1;
 	if ((!cur->ready || cur->from != ps.sent_seq ||
-	    cur->map_epoch != ps.map_epoch) &&
+	    cur->map_epoch != ps.map_epoch || cur->echo != ps.echo_give) &&
 	    outgoing_build(s, p, -1, cur, err) == -1)
 		goto out;
 	if ((id = store_instance_id(s, err)) == NULL)
 		goto out;
 	buf_printf(&body, "{\"protocol\":%d,\"instance\":\"%s\",\"policy\":\"%s\","
-	    "\"interval\":%d,\"since\":\"%" PRId64 "\",\"from\":\"%" PRId64
-	    "\",", FS_PROTO_VERSION, id, p->policy, p->interval, ps.recv_seq,
-	    cur->from);
+	    "\"interval\":%d,\"since\":\"%" PRId64 "\",\"since_mark\":\"%"
+	    PRId64 "\",\"from\":\"%" PRId64 "\",%s", FS_PROTO_VERSION, id,
+	    p->policy, p->interval, ps.recv_seq, ps.recv_mark, cur->from,
+	    ps.echo_want ? "\"echo\":true," : "");
 	buf_add(&body, cur->changes.data, cur->changes.len);
-	buf_printf(&body, ",\"to\":\"%" PRId64 "\"}", cur->bo.cursor);
+	buf_printf(&body, ",\"to\":\"%" PRId64 "\",\"to_mark\":\"%" PRId64
+	    "\"}", cur->bo.cursor, cur->to_mark);
 	if (cur->bo.more && !(prog->stop != NULL && *prog->stop)) {
 		/* A thread costs more than an idle poll: only when it pays. */
 		call = client_post_start(cl, "/sync/v1/exchange", body.data,
@@ -568,7 +638,8 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	prog->sent_values += cur->bo.values;
 	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) != 0)
 		outgoing_clear(next);
-	if (apply_response(s, p, resp, cur->bo.cursor, more, prog, err) == -1)
+	if (apply_response(s, p, resp, cur, ps.echo_want, more, prog,
+	    err) == -1)
 		goto out;
 	*more = *more || cur->bo.more;
 	ret = 0;

@@ -29,7 +29,7 @@ static const char SQL_SCAN[] =
     "r.sid), l.hlc, l.origin, l.src, NOT EXISTS (SELECT 1 FROM _fs_log x "
     "WHERE x.rid = l.rid AND x.seq <> l.seq) FROM _fs_log l JOIN "
     "_fs_record r ON r.rid = l.rid LEFT JOIN _fs_link k ON k.pid = ?3 AND "
-    "k.rid = l.rid WHERE l.seq > ?1 AND l.src IS NOT ?3 ORDER BY l.seq "
+    "k.rid = l.rid WHERE l.seq > ?1 AND l.src IS NOT ?4 ORDER BY l.seq "
     "LIMIT ?2";
 /*
  * The same for the log's tail, when the rows after the cursor fit one
@@ -40,11 +40,13 @@ static const char SQL_SCAN_TAIL[] =
     "SELECT l.seq, l.rid, l.fid, l.kind, r.tid, r.lrow, coalesce(k.rsid, "
     "r.sid), l.hlc, l.origin, l.src, 0 FROM _fs_log l JOIN _fs_record r ON "
     "r.rid = l.rid LEFT JOIN _fs_link k ON k.pid = ?3 AND k.rid = l.rid "
-    "WHERE l.seq > ?1 AND l.src IS NOT ?3 ORDER BY l.seq LIMIT ?2";
+    "WHERE l.seq > ?1 AND l.src IS NOT ?4 ORDER BY l.seq LIMIT ?2";
 static const char SQL_LAST_SEQ[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
 static const char SQL_ORIGIN[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
+static const char SQL_MARK[] =
+    "SELECT hlc FROM _fs_log WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1";
 static const char SQL_PENDING[] =
     "SELECT count(*) FROM _fs_log WHERE seq > ?1 AND src IS NOT ?2";
 
@@ -63,6 +65,7 @@ struct builder {
 	int64_t *origins;	/* local origin ids in wire order */
 	int norigins;
 	struct batch_out *res;
+	int64_t echo_pid;	/* versions from this pairing are not sent */
 };
 
 static int
@@ -225,7 +228,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 	buf_addstr(b->out, sidhex);
 	buf_addstr(b->out, "\"");
 	if (created != NULL && !(created->has_src &&
-	    created->src == m->pair->pid)) {
+	    created->src == b->echo_pid)) {
 		buf_addstr(b->out, ",\"c\":[\"");
 		buf_add_i64(b->out, created->hlc);
 		buf_addstr(b->out, "\",");
@@ -249,7 +252,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		 * What came from there is not echoed, but for a restore: the
 		 * peer may have lost all of it with a hard delete.
 		 */
-		if (v->has_src && v->src == m->pair->pid && !revived)
+		if (v->has_src && v->src == b->echo_pid && !revived)
 			continue;
 		if (tomb || !row_loaded) {
 			/* Only the deletion itself is left to tell. */
@@ -267,7 +270,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 			    sqlite3_column_value(tab->read, f->col_idx));
 		}
 		if (v != created || (created->has_src &&
-		    created->src == m->pair->pid))
+		    created->src == b->echo_pid))
 		{
 			buf_addstr(b->out, ",\"");
 			buf_add_i64(b->out, v->hlc);
@@ -321,11 +324,12 @@ emit_origins(struct builder *b, struct buf *out, struct fs_err *err)
 }
 
 int
-changes_build(struct store *s, struct syncmap *m, int64_t since,
+changes_build(struct store *s, struct syncmap *m, int64_t since, int echo,
     size_t budget, struct buf *out, struct batch_out *res,
     struct fs_err *err)
 {
-	struct builder b = { s, m, NULL, 0, NULL, 0, res };
+	struct builder b = { s, m, NULL, 0, NULL, 0, res, echo ? -1 :
+	    m->pair->pid };
 	struct buf body;
 	struct touch *t = xcalloc(CHUNK_ROWS, sizeof *t);
 	int64_t scanned = 0;
@@ -358,6 +362,7 @@ changes_build(struct store *s, struct syncmap *m, int64_t since,
 		sqlite3_bind_int64(st, 1, res->cursor);
 		sqlite3_bind_int(st, 2, CHUNK_ROWS);
 		sqlite3_bind_int64(st, 3, m->pair->pid);
+		sqlite3_bind_int64(st, 4, b.echo_pid);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			t[n].seq = sqlite3_column_int64(st, 0);
 			t[n].rid = sqlite3_column_int64(st, 1);
@@ -442,4 +447,24 @@ changes_pending(struct store *s, int64_t pid, int64_t since,
 		store_dberr(s, err, "count pending");
 	sqlite3_reset(st);
 	return n;
+}
+
+int64_t
+changes_mark(struct store *s, int64_t seq, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t mark = 0;
+	int rc;
+
+	if (seq <= 0)
+		return 0;
+	if ((st = store_stmt(s, SQL_MARK, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		mark = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(s, err, "read log mark");
+	return mark;
 }

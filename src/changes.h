@@ -39,11 +39,19 @@ struct batch_out {
 
 /*
  * Append `"origins":[...],"changes":[...]` (JSON members, no braces) to
- * out for pairing m, starting after seq since.
+ * out for pairing m, starting after seq since.  echo: send what came
+ * from the peer too (its log was rolled back: it may have lost it).
  */
 int changes_build(struct store *s, struct syncmap *m, int64_t since,
-    size_t budget, struct buf *out, struct batch_out *res,
+    int echo, size_t budget, struct buf *out, struct batch_out *res,
     struct fs_err *err);
+/*
+ * The mark of a cursor: the clock value of the newest log row at or
+ * before seq (0 for none).  Sequence numbers come back after a backup is
+ * restored, clock values do not: a peer whose cursor's mark is not ours
+ * points into a log this one no longer is (-1: error).
+ */
+int64_t changes_mark(struct store *s, int64_t seq, struct fs_err *err);
 /* Log rows after since that this pairing has not seen (for status). */
 int64_t changes_pending(struct store *s, int64_t pid, int64_t since,
     struct fs_err *err);

@@ -1240,6 +1240,20 @@ update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
 			found = 1;
 		if (found)
 			continue;	/* applied before, since superseded */
+		/*
+		 * Two versions both made here: one of ours comes back that
+		 * this database lost (a backup was restored).  Our clock
+		 * orders them; the later one stands, and it is no clash.
+		 */
+		if (in->origin == 0 && l != NULL && l->origin == 0) {
+			if (in->hlc > l->hlc) {
+				if (apply_value(c, r, lrow, in, 0, &gone,
+				    err) == -1)
+					goto out;
+				st->applied++;
+			}
+			continue;
+		}
 		pending = !same && unacked_here(c, in, l);
 		if (pending && in->f->is_added) {
 			/*

@@ -16,7 +16,8 @@
 static const char SQL_LOAD[] =
     "SELECT sent_seq, recv_seq, map_epoch, peer_epoch, peer_instance, "
     "peer_name, last_ok, last_error, error_kind, peer_pending, offset_ms, "
-    "failures, ambiguous, peer_interval, last_attempt FROM _fs_pair_state "
+    "failures, ambiguous, peer_interval, last_attempt, recv_mark, "
+    "echo_want, echo_give FROM _fs_pair_state "
     "WHERE pid = ?1";
 
 static char *
@@ -75,6 +76,9 @@ pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
 	ps->ambiguous = sqlite3_column_int64(st, 12);
 	ps->peer_interval = sqlite3_column_int64(st, 13);
 	ps->last_attempt = dup_col(st, 14);
+	ps->recv_mark = sqlite3_column_int64(st, 15);
+	ps->echo_want = sqlite3_column_int(st, 16);
+	ps->echo_give = sqlite3_column_int(st, 17);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -141,7 +145,7 @@ int
 pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err)
 {
 	return pairstate_update(s, pid, "sent_seq = 0, recv_seq = 0, "
-	    "map_epoch = map_epoch + 1", NULL, 0, err);
+	    "recv_mark = 0, map_epoch = map_epoch + 1", NULL, 0, err);
 }
 
 int64_t

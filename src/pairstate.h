@@ -20,6 +20,8 @@ struct pairstate {
 	char *last_attempt;
 	int64_t peer_pending, offset_ms, failures, ambiguous, peer_interval;
 	int has_peer_pending, has_offset;
+	int64_t recv_mark;	/* the peer's mark for recv_seq (changes.h) */
+	int echo_want, echo_give;	/* resending after a restore */
 };
 
 int pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,

@@ -10,6 +10,7 @@
 #include "changes.h"
 #include "fieldmap.h"
 #include "instance.h"
+#include "log.h"
 #include "merge.h"
 #include "pairing.h"
 #include "pairstate.h"
@@ -232,8 +233,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	cJSON *req = NULL;
 	const char *instance, *policy;
 	char *id = NULL;
-	int64_t since, from, to, interval = 0, recv;
-	int ret = -1, in_tx = 0, gap, idle;
+	int64_t since, from, to, interval = 0, recv, recv_mark;
+	int64_t since_mark = 0, to_mark = 0, mark, prior, prior_mark;
+	int ret = -1, in_tx = 0, gap, idle, echo = 0, resync = 0;
+	const cJSON *ej;
 	char now[64];
 
 	memset(&ps, 0, sizeof ps);
@@ -261,6 +264,20 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	if (cJSON_GetObjectItemCaseSensitive(req, "interval") != NULL &&
 	    proto_get_i64(req, "interval", 1, 604800, &interval, err) == -1)
 		goto out;
+	/* Marks (changes_mark) and echo are absent in older actives' requests. */
+	if ((cJSON_GetObjectItemCaseSensitive(req, "since_mark") != NULL &&
+	    proto_get_i64(req, "since_mark", 0, INT64_MAX, &since_mark,
+	    err) == -1) ||
+	    (cJSON_GetObjectItemCaseSensitive(req, "to_mark") != NULL &&
+	    proto_get_i64(req, "to_mark", 0, INT64_MAX, &to_mark, err) == -1))
+		goto out;
+	if ((ej = cJSON_GetObjectItemCaseSensitive(req, "echo")) != NULL) {
+		if (!cJSON_IsBool(ej)) {
+			fs_err_set(err, FS_EINVAL, "'echo' must be true or false");
+			goto out;
+		}
+		echo = cJSON_IsTrue(ej);
+	}
 	if ((p = passive_begin(s, pair, instance, &ps, err)) == NULL)
 		goto out;
 	in_tx = 1;
@@ -271,8 +288,27 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
-	recv = ps.recv_seq;
+	recv = prior = ps.recv_seq;
+	recv_mark = prior_mark = ps.recv_mark;
 	gap = from > recv;
+	/*
+	 * The active side's cursor into our log must end where our log has
+	 * the same row: if not, this database was rolled back (a backup
+	 * restored) and reuses those numbers; we send everything again and
+	 * ask for everything, what came from us included.
+	 */
+	if (since > 0 && since_mark > 0) {	/* 0: unknown (older state) */
+		if ((mark = changes_mark(s, since, err)) == -1)
+			goto out;
+		if (mark != since_mark) {
+			log_warn("pairing %s: this database's change log is "
+			    "older than the active side last saw (a backup "
+			    "restored?): both sides send everything again",
+			    pair);
+			since = 0;
+			resync = 1;
+		}
+	}
 	if (!gap) {
 		struct merge_ctx mc = { s, m, since, policy, ps.last_ok == NULL,
 		    NULL, "", 0 };
@@ -280,29 +316,38 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		if (merge_apply(&mc, req, &ms, err) == -1 ||
 		    merge_finish(s, ms.max_hlc, err) == -1)
 			goto out;
-		if (to > recv)
-			recv = to;
+		/*
+		 * What the active side sent is what we have of its log, also
+		 * when that is less than before (its log was rolled back).
+		 */
+		recv = to;
+		recv_mark = to_mark;
 	}
 	/* Our batch is built after applying theirs, inside the same snapshot. */
 	buf_addstr(out, "{\"protocol\":1,\"instance\":\"");
 	id = store_instance_id(s, err);
 	buf_addstr(out, id ? id : "");
-	buf_printf(out, "\",\"ack\":\"%" PRId64 "\",", recv);
-	if (changes_build(s, m, since, FS_BATCH_BYTES, out, &bo, err) == -1)
+	buf_printf(out, "\",\"ack\":\"%" PRId64 "\",\"prior\":\"%" PRId64
+	    "\",\"prior_mark\":\"%" PRId64 "\",", recv, prior, prior_mark);
+	if (changes_build(s, m, since, echo, FS_BATCH_BYTES, out, &bo,
+	    err) == -1 || (mark = changes_mark(s, bo.cursor, err)) == -1)
 		goto out;
 	{
 		int64_t pending = changes_pending(s, p->pid, bo.cursor, NULL);
 		int64_t args[6] = { recv, since, pending, interval,
-		    ms.ambiguous, 0 };
+		    ms.ambiguous, recv_mark };
 
-		buf_printf(out, ",\"cursor\":\"%" PRId64 "\",\"more\":%s,"
+		buf_printf(out, ",\"cursor\":\"%" PRId64 "\",\"cursor_mark\":"
+		    "\"%" PRId64 "\",\"more\":%s,%s"
 		    "\"epoch\":\"%" PRId64 "\",\"time_ms\":\"%" PRId64 "\","
 		    "\"pending\":\"%" PRId64 "\",\"applied\":%" PRId64
-		    ",\"conflicts\":%" PRId64 "}", bo.cursor,
-		    bo.more ? "true" : "false", ps.map_epoch, util_now_ms(),
-		    pending, ms.applied, ms.conflicts);
+		    ",\"conflicts\":%" PRId64 "}", bo.cursor, mark,
+		    bo.more ? "true" : "false", resync ? "\"resync\":true," : "",
+		    ps.map_epoch, util_now_ms(), pending, ms.applied,
+		    ms.conflicts);
 		/* An idle poll writes nothing, but now and then the time. */
 		idle = ms.records == 0 && recv == ps.recv_seq &&
+		    recv_mark == ps.recv_mark && !resync &&
 		    since == ps.sent_seq && ps.has_peer_pending &&
 		    pending == ps.peer_pending && (interval == 0 ||
 		    interval == ps.peer_interval) && ps.error_kind == NULL &&
@@ -311,7 +356,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		if (!idle && pairstate_update(s, p->pid, "recv_seq = ?2, "
 		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
 		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
-		    "ambiguous + ?6", args, 5, err) == -1)
+		    "ambiguous + ?6, recv_mark = ?7", args, 6, err) == -1)
 			goto out;
 	}
 	store_now_iso(now);

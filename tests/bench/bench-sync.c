@@ -302,7 +302,7 @@ incremental(int64_t rows, int history, struct server **srv, double *ratio,
 		buf_init(&out, 0);
 		if (pr == NULL || pairstate_load(a.s, pr->pid, &ps, &err) == -1 ||
 		    (m = syncmap_load(a.s, pr, &err)) == NULL ||
-		    changes_build(a.s, m, ps.sent_seq, (size_t)4 << 20, &out, &bo,
+		    changes_build(a.s, m, ps.sent_seq, 0, (size_t)4 << 20, &out, &bo,
 		    &err) == -1)
 			die("batch", &err);
 		*bytes_per_field = (double)out.len / (double)bo.values;

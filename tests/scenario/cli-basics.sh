@@ -351,12 +351,17 @@ eq "$(json_get 'j["fields"]' <"$T/out")" '[]' "new hub map"
 step "an instance made by an older fieldsync is upgraded on first use"
 cp "$DB" "$T/old.db"
 sql "$T/old.db" "DROP INDEX _fs_log_hlc;
+    ALTER TABLE _fs_pair_state DROP COLUMN recv_mark;
+    ALTER TABLE _fs_pair_state DROP COLUMN echo_want;
+    ALTER TABLE _fs_pair_state DROP COLUMN echo_give;
     UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
 ok fs -d "$T/old.db" table list
 eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \
-    2 "schema version after upgrade"
+    3 "schema version after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema WHERE name = '_fs_log_hlc'")" \
     1 "clock index after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_pair_state')
+    WHERE name IN ('recv_mark', 'echo_want', 'echo_give')")" 3 "marks after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM contacts")" \
     "$(sql "$DB" "SELECT count(*) FROM contacts")" "rows after upgrade"
 

@@ -288,7 +288,7 @@ build_request(struct fx *f, struct req *r, int64_t from_over,
 	    PRId64 "\",", FS_PROTO_VERSION, f->a_id, f->ap->policy,
 	    f->ap->interval, ps.recv_seq, from_over >= 0 ? from_over :
 	    ps.sent_seq);
-	th_assert_ok(f->a, changes_build(s, m, ps.sent_seq, FS_BATCH_BYTES,
+	th_assert_ok(f->a, changes_build(s, m, ps.sent_seq, 0, FS_BATCH_BYTES,
 	    &r->body, &bo, &f->a->err));
 	r->to = to_over >= 0 ? to_over : bo.cursor;
 	r->more = bo.more;
@@ -697,7 +697,7 @@ batch_records(struct th *t, int64_t *values)
 	m = syncmap_get(t->s, p, ps.map_epoch, &t->err);
 	assert_non_null(m);
 	buf_init(&b, 0);
-	th_assert_ok(t, changes_build(t->s, m, ps.sent_seq, FS_BATCH_BYTES, &b,
+	th_assert_ok(t, changes_build(t->s, m, ps.sent_seq, 0, FS_BATCH_BYTES, &b,
 	    &bo, &t->err));
 	buf_free(&b);
 	syncmap_free(m);
@@ -1281,6 +1281,16 @@ test_request_shape_refused(void **state)
 		"{\"protocol\":\"x\",\"instance\":\"@I\",\"policy\":\"newest\","
 		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"origins\":[],"
 		    "\"changes\":[]}",
+		/* marks and echo (after a restore) */
+		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
+		    "\"since\":\"0\",\"since_mark\":\"-1\",\"from\":\"0\","
+		    "\"to\":\"0\",\"origins\":[],\"changes\":[]}",
+		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
+		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"to_mark\":\"x\","
+		    "\"origins\":[],\"changes\":[]}",
+		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
+		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"echo\":1,"
+		    "\"origins\":[],\"changes\":[]}",
 	};
 	static const char *const bad_ids[] = { "", "abc",
 	    "0123456789abcdef0123456789abcdeg",

@@ -195,8 +195,8 @@ test_init_twice_harmless(void **state)
 
 /*
  * An instance an older fieldsync made is upgraded when first opened:
- * the version-1 state (without the clock index of sql/002) gets it,
- * once, with its data untouched.
+ * the version-1 state (without the clock index of sql/002 and the marks
+ * of sql/003) gets them, once, with its data untouched.
  */
 static void
 test_upgrades_older_schema(void **state)
@@ -207,13 +207,19 @@ test_upgrades_older_schema(void **state)
 
 	th_assert_ok(t, instance_init(t->s, NULL, &created, &t->err));
 	id = store_instance_id(t->s, &t->err);
-	th_exec(t, "DROP INDEX _fs_log_hlc; UPDATE _fs_meta SET value = '1' "
-	    "WHERE key = 'schema_version'");
+	th_exec(t, "DROP INDEX _fs_log_hlc; "
+	    "ALTER TABLE _fs_pair_state DROP COLUMN recv_mark; "
+	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_want; "
+	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_give; "
+	    "UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'");
 	th_reopen(t);
 	assert_int_equal(store_schema_version(t->s, &t->err),
 	    FS_SCHEMA_VERSION);
 	assert_int_equal(th_int(t, "SELECT count(*) FROM sqlite_schema WHERE "
 	    "name = '_fs_log_hlc'"), 1);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
+	    "'_fs_pair_state') WHERE name IN ('recv_mark', 'echo_want', "
+	    "'echo_give')"), 3);
 	{
 		char *again = store_instance_id(t->s, &t->err);
 
