@@ -56,6 +56,34 @@ capture_remove(struct store *s, const char *table, struct fs_err *err)
 	return ret;
 }
 
+/* The names capture_install gives: one per table, one per field. */
+static const char SQL_MISSING[] =
+    "WITH want(name) AS (SELECT '_fs_ins_' || ?1 UNION ALL SELECT "
+    "'_fs_del_' || ?1 UNION ALL SELECT '_fs_key_' || ?1 UNION ALL SELECT "
+    "'_fs_upd_' || ?1 || '_' || fid FROM _fs_field WHERE tid = ?1 AND "
+    "present AND role <> 'rowid') SELECT count(*) FROM want WHERE name NOT "
+    "IN (SELECT name FROM sqlite_schema WHERE type = 'trigger' AND "
+    "tbl_name = ?2 COLLATE NOCASE)";
+
+int
+capture_missing(struct store *s, int64_t tid, const char *table,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_MISSING, err);
+	int n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, tid);
+	sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		store_dberr(s, err, "list triggers");
+	sqlite3_reset(st);
+	return n;
+}
+
 /*
  * Row ids are always read through the INTEGER PRIMARY KEY column (qkey),
  * never as "rowid": an app table may have ordinary columns named rowid,

@@ -38,6 +38,14 @@ struct catalog_table;
 /* Drop and recreate the triggers of an enrolled table. */
 int capture_install(struct store *s, const struct catalog_table *t,
     struct fs_err *err);
+/*
+ * How many of an enrolled table's capture triggers are missing (-1:
+ * error).  An app that rebuilds a table (create a new one, copy the rows,
+ * drop the old, rename: SQLite's way to change a column) drops them with
+ * the old one, and its writes are then recorded nowhere.
+ */
+int capture_missing(struct store *s, int64_t tid, const char *table,
+    struct fs_err *err);
 /* Drop every fieldsync trigger on table name. */
 int capture_remove(struct store *s, const char *table, struct fs_err *err);
 /* SQL condition: trigger name n is one of the capture triggers. */

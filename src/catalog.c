@@ -578,6 +578,9 @@ catalog_table_list(struct store *s, struct fs_err *err)
 				cJSON_AddItemToArray(fields,
 				    cJSON_CreateString(a->cols[i].name));
 		appschema_table_free(a);
+		/* Triggers dropped with a rebuilt table: see capture.h. */
+		cJSON_AddBoolToObject(o, "capture_lost", t != NULL &&
+		    capture_missing(s, t->tid, t->name, NULL) > 0);
 		catalog_table_free(t);
 		cJSON_AddItemToArray(arr, o);
 	}

@@ -77,6 +77,11 @@ cmd_table_list(struct cmd_ctx *ctx, int argc, char **argv)
 			    cJSON_GetObjectItem(f, "column")->valuestring,
 			    cJSON_GetObjectItem(f, "type")->valuestring,
 			    cJSON_GetObjectItem(f, "role")->valuestring);
+		if (cJSON_IsTrue(cJSON_GetObjectItem(t, "capture_lost")))
+			printf("  capture lost (did the app rebuild the table?): "
+			    "changes are not recorded; run 'fieldsync table "
+			    "add %s'\n",
+			    cJSON_GetObjectItem(t, "table")->valuestring);
 		cJSON_ArrayForEach(f, cJSON_GetObjectItem(t, "uncaptured"))
 			printf("       -  %-24s not captured yet: run "
 			    "'fieldsync table add %s'\n",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "capture.h"
 #include "fieldmap.h"
 #include "ident.h"
 #include "syncmap.h"
@@ -131,7 +132,20 @@ static int
 prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 {
 	struct buf b;
-	int n = 0;
+	int n = 0, lost;
+
+	/*
+	 * Checked when the map is loaded, which is when the schema changed:
+	 * without its triggers nothing written to the table is recorded,
+	 * neither the app's changes nor those sync applies.
+	 */
+	if ((lost = capture_missing(s, t->tid, t->name, err)) == -1)
+		return -1;
+	if (lost > 0)
+		return fs_err_set(err, FS_ESCHEMA, "table %s has lost %d of "
+		    "its capture triggers (did the app rebuild it?): changes "
+		    "to it are not recorded; run 'fieldsync table add %s'",
+		    t->name, lost, t->name);
 
 	buf_init(&b, 0);
 	buf_addstr(&b, "SELECT ");

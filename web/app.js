@@ -467,12 +467,19 @@
     load();
   }
 
-  /* Columns the app added since enrolling: say so, and offer to number them. */
+  /*
+   * Columns the app added since enrolling, or capture lost with a table the
+   * app rebuilt: say so, and offer to enrol the table again (the CLI's
+   * "table add"), which numbers the columns and puts the triggers back.
+   */
   function uncapturedNote(tab, reload) {
-    if (!tab.uncaptured || tab.uncaptured.length === 0) return null;
+    var cols = tab.uncaptured && tab.uncaptured.length > 0;
+    if (!cols && !tab.capture_lost) return null;
     var out = h("div", { cls: "uncaptured" });
-    add(out, h("p", { cls: "warn-text", text: t("tables_uncaptured", { cols: tab.uncaptured.join(", ") }) }),
-      h("button", { cls: "capture-new", text: t("tables_capture_new"), onclick: function () {
+    if (tab.capture_lost) add(out, h("p", { cls: "warn-text capture-lost", text: t("tables_capture_lost") }));
+    if (cols) add(out, h("p", { cls: "warn-text", text: t("tables_uncaptured", { cols: tab.uncaptured.join(", ") }) }));
+    add(out, h("button", { cls: "capture-new", text: t(tab.capture_lost ? "tables_capture_again" : "tables_capture_new"),
+      onclick: function () {
         api("POST", "tables", { table: tab.table }).then(reload, function (e) { add(out, errorBox(e.message)); });
       } }));
     return out;

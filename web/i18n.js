@@ -96,6 +96,8 @@ window.FS_TEXTS = {
     tables_intro: "fieldsync watches these tables of the app's database.",
     tables_uncaptured: "Not captured yet (added to the table since): {cols}",
     tables_capture_new: "Capture new columns",
+    tables_capture_lost: "Changes are not recorded: the table was rebuilt without fieldsync's triggers (by an app upgrade?)",
+    tables_capture_again: "Capture again",
     tables_none: "No table is enrolled yet.",
     col_table: "Table",
     col_records: "Records",

@@ -376,6 +376,20 @@ async function main() {
     expect(listed[0].fields.some((f) => f.column === "region") && listed[0].uncaptured.length === 0,
       "region numbered after the button: " + JSON.stringify(listed[0].uncaptured));
 
+    step = "a table whose capture triggers are gone says so, and one click puts them back";
+    log(step);
+    const del = sqlite(head.db, "SELECT name FROM sqlite_schema WHERE type = 'trigger' " +
+      "AND tbl_name = 'contacts' AND name GLOB '_fs_del_*';").trim();
+    sqlite(head.db, "DROP TRIGGER \"" + del + "\";");
+    await A.click("#nav-pairings");
+    await A.click("#nav-tables");
+    await A.waitForSelector(row + " .capture-lost");
+    await snap(A, "16-tables-capture-lost");
+    await A.click(row + " .capture-new");
+    await A.waitForSelector(row + " .uncaptured", { state: "detached" });
+    expect(JSON.parse(fsync(head.db, "table", "list", "--json"))[0].capture_lost === false,
+      "capture back after the button");
+
     step = "a storm of conflicts, closed with one click";
     log(step);
     sqlite(head.db, "UPDATE contacts SET phone = 'hq-' || id;");

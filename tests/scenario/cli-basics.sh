@@ -348,6 +348,21 @@ ok fs -d "$DB" pair add hub --passive --password-file "$T/pw"
 ok fs -d "$DB" map list hub --json
 eq "$(json_get 'j["fields"]' <"$T/out")" '[]' "new hub map"
 
+step "a table that lost its capture triggers is listed so, and table add mends it"
+cp "$DB" "$T/lost.db"
+trig=$(sql "$T/lost.db" "SELECT name FROM sqlite_schema WHERE type = 'trigger'
+    AND tbl_name = 'contacts' AND name GLOB '_fs_upd_*' LIMIT 1")
+sql "$T/lost.db" "DROP TRIGGER \"$trig\""
+ok fs -d "$T/lost.db" table list
+contains "$T/out" "capture lost .*run 'fieldsync table add contacts'"
+ok fs -d "$T/lost.db" table list --json
+eq "$(json_get '[t["capture_lost"] for t in j if t["table"] == "contacts"]' <"$T/out")" "[true]" "capture_lost"
+ok fs -d "$T/lost.db" table add contacts
+eq "$(sql "$T/lost.db" "SELECT count(*) FROM sqlite_schema WHERE name = '$trig'")" \
+    1 "trigger back"
+ok fs -d "$T/lost.db" table list
+lacks "$T/out" "capture lost"
+
 step "an instance made by an older fieldsync is upgraded on first use"
 cp "$DB" "$T/old.db"
 sql "$T/old.db" "DROP INDEX _fs_log_hlc;

@@ -553,7 +553,65 @@ def copied_database(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+REBUILD = ("BEGIN; CREATE TABLE customers_new(id INTEGER PRIMARY KEY, "
+           "name TEXT, phone TEXT, email TEXT, note TEXT, "
+           "fs_status INTEGER NOT NULL DEFAULT 0, fs_added TEXT, vip INTEGER); "
+           "INSERT INTO customers_new(id, name, phone, email, note, "
+           "fs_status, fs_added) SELECT id, name, phone, email, note, "
+           "fs_status, fs_added FROM customers; DROP TABLE customers; "
+           "ALTER TABLE customers_new RENAME TO customers; COMMIT;")
+
+
+def table_rebuilt(env):
+    """The app rebuilds an enrolled table (SQLite's way to change a
+    column), which drops the capture triggers: the next pass fails on
+    that side with the reason and the fix, the status is red, nothing is
+    applied to the table; 'table add' puts capture back and all flows.
+    On the passive side the same, through the 500 it answers."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    cols = ["name", "phone", "fs_status"]
+    pair(hq, br, "b1", cols)
+    hq.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1'), "
+             "('Bob', '2');")
+    settle(br)
+    for side in (br, hq):
+        side.shell(REBUILD)
+        listed = side.fs_json("table", "list")
+        expect(listed[0]["capture_lost"] is True, "table list %r" % listed)
+        other = hq if side is br else br
+        other.shell("UPDATE customers SET phone = 'x-%s' WHERE name = "
+                    "'Bob';" % other.name)
+        before = side.state_dump()
+        r = br.sync("b1", check=False)
+        err = r.stderr.decode()
+        expect(r.returncode != 0 and "lost" in err and
+               "fieldsync table add customers" in err,
+               "the pass with %s's table rebuilt said %r" % (side.name, err))
+        st = side.status("b1")
+        expect(st["state"] == "red" and "capture triggers" in st["reason"],
+               "%s status %r" % (side.name, st))
+        eq([t for t in side.state_dump() if t[0] != "_fs_pair_state"],
+           [t for t in before if t[0] != "_fs_pair_state"],
+           "%s after the refused pass" % side.name)
+        side.fs("table", "add", "customers")
+        expect(side.fs_json("table", "list")[0]["capture_lost"] is False,
+               "capture back on %s" % side.name)
+        side.shell("UPDATE customers SET phone = 'y-%s' WHERE name = "
+                   "'Ann';" % side.name)
+        settle(br)
+        for inst in (hq, br):
+            eq(inst.one("SELECT phone FROM customers WHERE name = 'Ann'"),
+               "y-%s" % side.name, "%s: Ann" % inst.name)
+            eq(inst.one("SELECT phone FROM customers WHERE name = 'Bob'"),
+               "x-%s" % other.name, "%s: Bob" % inst.name)
+            eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    same_rows(hq, br, T, cols, "b1", "b1")
+    eq(hq.count(T), 2, "no record doubled")
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_link, constraint_refused, copied_database],
+         match, match_many, unique_link, constraint_refused, copied_database,
+         table_rebuilt],
         budget=150)
