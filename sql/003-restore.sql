@@ -5,10 +5,10 @@
 -- clock value of the log row it ends at: its mark.
 --
 -- recv_mark: the peer's mark for recv_seq, as the peer said.
--- echo_want: 1 while the peer resends everything to us, what came from
--- us included (our log was rolled back: the peer holds changes we lost).
--- echo_give: 1 while we resend everything to the peer, what came from it
--- included (its log was rolled back).
+-- echo_want: 1 while the peer sends again what it logged after our
+-- cursor, what came from us included (our log was rolled back: the peer
+-- holds changes we lost).
+-- echo_give: 1 while we do that for the peer (its log was rolled back).
 ALTER TABLE _fs_pair_state ADD COLUMN recv_mark INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE _fs_pair_state ADD COLUMN echo_want INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE _fs_pair_state ADD COLUMN echo_give INTEGER NOT NULL DEFAULT 0;

@@ -408,9 +408,9 @@ struct outgoing {
  * cursor comes with its mark (changes_mark).  "prior" is the passive's
  * cursor into our log before this request: if its mark is not ours, our
  * log is not the one it synced with, and the peer may hold changes we
- * lost; "resync" says the same of the passive's log.  Either way both
- * sides send everything again, the side that kept its log including
- * what came from the other.
+ * lost; "resync" says the same of the passive's log.  Either way the
+ * side that kept its log sends again what it has, including what came
+ * from the restored side.
  */
 static int
 apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
@@ -498,12 +498,24 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		/* We have sent everything, theirs included. */
 		if (cur->echo && !cur->bo.more && ack >= our_to)
 			give = 0;
+		/*
+		 * No cursor goes back to 0.  The peer's ack is of our log as
+		 * it is now (it takes each batch's "to"); a rolled-back peer
+		 * answers from what it kept (its cursor into ours falls back
+		 * too, and we send from there).  What the restored side lost
+		 * the other side logged after those points, so this round's
+		 * cursors are kept and the next rounds, with echo, bring it.
+		 */
 		if (rolled_back) {
-			sent = recv = recv_mark = 0;
+			if (!epoch_changed) {
+				recv = ps.recv_seq;
+				recv_mark = ps.recv_mark;
+			}
 			want = 1;
 		}
 		if (resync) {
-			sent = 0;
+			if (sent > cur->from)
+				sent = cur->from;
 			give = 1;
 		}
 		args[0] = sent;
@@ -526,9 +538,10 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		goto out_nocommit;
 	if (rolled_back || resync)
 		log_warn("pairing %s: %s change log is older than the other "
-		    "side last saw (a backup restored?): both sides send "
-		    "everything again", p->name, rolled_back ?
-		    "this database's" : "the peer's");
+		    "side last saw (a backup restored?): %s", p->name,
+		    rolled_back ? "this database's" : "the peer's",
+		    rolled_back ? "the peer sends back what it lost" :
+		    "sending the peer back what it lost");
 	prog->recv_records += ms.records;
 	prog->recv_values += ms.applied;
 	prog->conflicts += ms.conflicts;

@@ -47,6 +47,9 @@ static const char SQL_ORIGIN[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 static const char SQL_MARK[] =
     "SELECT hlc FROM _fs_log WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1";
+static const char SQL_FLOOR[] =
+    "SELECT coalesce((SELECT min(seq) - 1 FROM _fs_log WHERE seq <= ?1 AND "
+    "hlc > ?2), (SELECT coalesce(max(seq), 0) FROM _fs_log WHERE seq <= ?1))";
 static const char SQL_PENDING[] =
     "SELECT count(*) FROM _fs_log WHERE seq > ?1 AND src IS NOT ?2";
 
@@ -467,4 +470,22 @@ changes_mark(struct store *s, int64_t seq, struct fs_err *err)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_dberr(s, err, "read log mark");
 	return mark;
+}
+
+int64_t
+changes_floor(struct store *s, int64_t seq, int64_t mark, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_FLOOR, err);
+	int64_t floor = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, mark);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		floor = sqlite3_column_int64(st, 0);
+	else
+		store_dberr(s, err, "read log floor");
+	sqlite3_finalize(st);
+	return floor;
 }

@@ -52,6 +52,13 @@ int changes_build(struct store *s, struct syncmap *m, int64_t since,
  * points into a log this one no longer is (-1: error).
  */
 int64_t changes_mark(struct store *s, int64_t seq, struct fs_err *err);
+/*
+ * For a peer whose cursor seq (with mark) points into this log as it was
+ * before it was rolled back: the newest seq of the rows it has seen, that
+ * is those before the first one newer than the mark (-1: error).
+ */
+int64_t changes_floor(struct store *s, int64_t seq, int64_t mark,
+    struct fs_err *err);
 /* Log rows after since that this pairing has not seen (for status). */
 int64_t changes_pending(struct store *s, int64_t pid, int64_t since,
     struct fs_err *err);

@@ -294,18 +294,20 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	/*
 	 * The active side's cursor into our log must end where our log has
 	 * the same row: if not, this database was rolled back (a backup
-	 * restored) and reuses those numbers; we send everything again and
-	 * ask for everything, what came from us included.
+	 * restored) and reuses those numbers.  It has seen what we kept
+	 * (changes_floor); we send from there, and ask it (resync) for what
+	 * we lost, what came from us included.
 	 */
 	if (since > 0 && since_mark > 0) {	/* 0: unknown (older state) */
 		if ((mark = changes_mark(s, since, err)) == -1)
 			goto out;
 		if (mark != since_mark) {
+			if ((since = changes_floor(s, since, since_mark,
+			    err)) == -1)
+				goto out;
 			log_warn("pairing %s: this database's change log is "
 			    "older than the active side last saw (a backup "
-			    "restored?): both sides send everything again",
-			    pair);
-			since = 0;
+			    "restored?): asking it for what was lost", pair);
 			resync = 1;
 		}
 	}

@@ -9,11 +9,13 @@ cursor already covers, and it has lost changes the other side holds.
 
 Proves, for the active and for the passive side restored:
  - the first pass after the restore notices it (one warning line naming
-   the pairing) and both sides send everything again;
- - the changes the restored side lost come back to it from the other
-   side, its own included (no echo suppression then), without a
+   the pairing), and the side that kept its log sends again what it
+   logged after the point the restored side kept, its changes included
+   (no echo suppression then);
+ - the changes the restored side lost come back to it without a
    conflict: two versions of one field made by one instance are ordered
-   by its clock;
+   by its clock, and the restored side's own versions that the other
+   side had seen count as seen (also when its log takes many batches);
  - what is changed on the restored side afterwards reaches the other
    side (before, it was taken as already seen: lost, with a green
    status);
@@ -30,7 +32,7 @@ from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
                      sync_ok)
 
 T = "customers"
-COLS = ["name", "phone", "email", "fs_status", "fs_added"]
+COLS = ["name", "phone", "email", "note", "fs_status", "fs_added"]
 
 
 def backup(inst, path):
@@ -73,6 +75,11 @@ def restored(env, which):
     side.shell("INSERT INTO customers(name, phone) VALUES ('Cy', '3'); "
                "UPDATE customers SET fs_status = 1 WHERE name = 'Hal';")
     other.shell("UPDATE customers SET email = 'bob@x' WHERE name = 'Bob';")
+    # A field of a record the restored side created (its version there is
+    # its own, which the other side had seen): no conflict either.
+    mine = "Hal" if side is hq else "Ann"
+    other.shell("UPDATE customers SET note = 'n-other' WHERE name = '%s';"
+                % mine)
     settle(br)
     eq(phone(other, "Ann"), "lost-6", "other side before the restore")
 
@@ -101,6 +108,8 @@ def restored(env, which):
            1, "%s: Hal deleted" % inst.name)
         eq(inst.one("SELECT email FROM customers WHERE name = 'Bob'"),
            "bob@x", "%s: Bob's email" % inst.name)
+        eq(inst.one("SELECT note FROM customers WHERE name = ?", (mine,)),
+           "n-other", "%s: %s's note" % (inst.name, mine))
         eq(inst.conflicts(), [], "%s: conflicts" % inst.name)
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
     same_rows(hq, br, T, COLS, "b1", "b1")
@@ -119,5 +128,37 @@ def passive_restored(env):
     restored(env, "passive")
 
 
+def passive_restored_big(env):
+    """A restored passive side whose log takes several batches: the active
+    side had seen everything the backup kept, so the versions the passive
+    made before the backup count as seen, and the active side's changes
+    it lost apply again without a conflict (a cursor from 0 would take
+    them for clashes until the passive's whole log had gone out again)."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    hq.executemany("INSERT INTO customers(name, phone) VALUES (?, ?)",
+                   (("c%05d" % i, str(i)) for i in range(30000)))
+    settle(br)
+    saved = env.path("backup.db")
+    backup(hq, saved)
+    br.shell("UPDATE customers SET note = 'from-branch' WHERE id % 100 = 7;")
+    settle(br)
+    hq.server.stop()
+    put_back(hq, saved)
+    hq.serve(port=hq.port)
+    r = br.sync("b1", check=False)
+    expect(r.returncode == 0 and "backup restored" in r.stderr.decode(),
+           "the first pass after the restore: %r" % r.stderr.decode())
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.one("SELECT count(*) FROM customers WHERE note = "
+                    "'from-branch'"), 300, "%s: notes" % inst.name)
+        eq(len(inst.conflicts()), 0, "%s: conflicts" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    same_rows(hq, br, T, COLS, "b1", "b1")
+
+
 if __name__ == "__main__":
-    run([active_restored, passive_restored], budget=300)
+    run([active_restored, passive_restored, passive_restored_big],
+        budget=300)
