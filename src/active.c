@@ -473,7 +473,7 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		goto out;
 	{
 		struct merge_ctx mc = { s, m, ack, p->policy, ps.last_ok == NULL,
-		    NULL, "", 0 };
+		    NULL, "", 0, 0 };
 
 		if (merge_apply(&mc, resp, &ms, err) == -1) {
 			if (err && err->code == FS_EINVAL)

@@ -46,10 +46,12 @@ static const char SQL_LAST_SEQ[] =
 static const char SQL_ORIGIN[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 static const char SQL_MARK[] =
-    "SELECT hlc FROM _fs_log WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1";
+    "SELECT coalesce(at, hlc) FROM _fs_log WHERE seq <= ?1 ORDER BY seq "
+    "DESC LIMIT 1";
 static const char SQL_FLOOR[] =
     "SELECT coalesce((SELECT min(seq) - 1 FROM _fs_log WHERE seq <= ?1 AND "
-    "hlc > ?2), (SELECT coalesce(max(seq), 0) FROM _fs_log WHERE seq <= ?1))";
+    "coalesce(at, hlc) > ?2), (SELECT coalesce(max(seq), 0) FROM _fs_log "
+    "WHERE seq <= ?1))";
 static const char SQL_PENDING[] =
     "SELECT count(*) FROM _fs_log WHERE seq > ?1 AND src IS NOT ?2";
 

@@ -46,10 +46,11 @@ int changes_build(struct store *s, struct syncmap *m, int64_t since,
     int echo, size_t budget, struct buf *out, struct batch_out *res,
     struct fs_err *err);
 /*
- * The mark of a cursor: the clock value of the newest log row at or
- * before seq (0 for none).  Sequence numbers come back after a backup is
- * restored, clock values do not: a peer whose cursor's mark is not ours
- * points into a log this one no longer is (-1: error).
+ * The mark of a cursor: this instance's clock value when the newest log
+ * row at or before seq was written (0 for none; sql/003).  Sequence
+ * numbers come back after a backup is restored, those clock values do
+ * not: a peer whose cursor's mark is not ours points into a log this
+ * one no longer is (-1: error).
  */
 int64_t changes_mark(struct store *s, int64_t seq, struct fs_err *err);
 /*

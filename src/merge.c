@@ -62,6 +62,16 @@ static const char SQL_STALE_CUT[] =
 static const char SQL_LOG_DIRECT[] =
     "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/*
+ * The log's end, and a value of our clock later than anything a restored
+ * backup's log held (sql/003): the rows this batch writes get it.
+ */
+static const char SQL_LOG_END[] =
+    "SELECT coalesce((SELECT max(seq) FROM _fs_log), 0), max(hlc + 1, "
+    CAPTURE_HLC_NOW ") FROM _fs_clock WHERE id = 1";
+/* Rows the triggers wrote for this batch (the engine's own have it). */
+static const char SQL_STAMP[] =
+    "UPDATE _fs_log SET at = ?2 WHERE seq > ?1 AND at IS NULL";
 static const char SQL_MARK_CONFLICT[] =
     "UPDATE _fs_log SET kind = kind | 4 WHERE seq = "
     "(SELECT max(seq) FROM _fs_log)";
@@ -113,12 +123,13 @@ static const char SQL_SIDE_EFFECTS[] =
 #define REC4	REC1 "," REC1 "," REC1 "," REC1
 #define REC16	REC4 "," REC4 "," REC4 "," REC4
 #define REC64	REC16 "," REC16 "," REC16 "," REC16
-#define CRE1	"(?,0,?,?,?,1)"
+#define CRE1	"(?,0,?,?,?,1,?)"
 #define CRE4	CRE1 "," CRE1 "," CRE1 "," CRE1
 #define CRE16	CRE4 "," CRE4 "," CRE4 "," CRE4
 #define CRE64	CRE16 "," CRE16 "," CRE16 "," CRE16
 #define RECS_ADD "INSERT INTO _fs_record(rid, tid, lrow, sid) VALUES "
-#define CRES_ADD "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) VALUES "
+#define CRES_ADD "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, at) " \
+    "VALUES "
 static const char SQL_RECORDS_64[] = RECS_ADD REC64;
 static const char SQL_RECORDS_16[] = RECS_ADD REC16;
 static const char SQL_RECORDS_4[] = RECS_ADD REC4;
@@ -821,6 +832,7 @@ pend_write_chunk(struct merge_ctx *c, struct merge_pending *p,
 		sqlite3_bind_int64(q, ++k, e[i].hlc);
 		sqlite3_bind_int64(q, ++k, e[i].origin);
 		sqlite3_bind_int64(q, ++k, c->m->pair->pid);
+		sqlite3_bind_int64(q, ++k, c->at);
 	}
 	if (stmt_done(c->s, q, err) == -1)
 		return -1;
@@ -1617,7 +1629,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 {
 	const cJSON *origins, *changes, *rec;
 	struct merge_pending *p = NULL;
-	int64_t *ids = NULL;
+	int64_t *ids = NULL, log_end = 0;
 	int nids, ret = -1;
 
 	memset(st, 0, sizeof *st);
@@ -1625,6 +1637,17 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	    (changes = proto_get_array(batch, "changes", err)) == NULL)
 		return -1;
 	store_now_iso(c->now);
+	{
+		sqlite3_stmt *q = store_stmt(c->s, SQL_LOG_END, err);
+
+		if (q == NULL)
+			return -1;
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			log_end = sqlite3_column_int64(q, 0);
+			c->at = sqlite3_column_int64(q, 1);
+		}
+		sqlite3_reset(q);
+	}
 	{
 		/* Most pairings never link by match key: skip that lookup. */
 		sqlite3_stmt *q = store_stmt(c->s, SQL_ANY_LINK, err);
@@ -1672,6 +1695,17 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	}
 	if (pend_flush(c, p, err) == -1)
 		goto out;
+	{
+		/* The rows this batch wrote: when, by our clock (sql/003). */
+		sqlite3_stmt *q = store_stmt(c->s, SQL_STAMP, err);
+
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int64(q, 1, log_end);
+		sqlite3_bind_int64(q, 2, c->at);
+		if (stmt_done(c->s, q, err) == -1)
+			goto out;
+	}
 	ret = 0;
 out:
 	if (p != NULL && triggers_quiet(c, p, 0) == -1 && ret == 0)

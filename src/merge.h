@@ -70,6 +70,7 @@ struct merge_ctx {
 	const char *self_instance;
 	char now[64];		/* time added for records created here */
 	int has_links;		/* the pairing has match-key links */
+	int64_t at;		/* _fs_log.at of the rows this batch writes */
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

@@ -313,7 +313,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	if (!gap) {
 		struct merge_ctx mc = { s, m, since, policy, ps.last_ok == NULL,
-		    NULL, "", 0 };
+		    NULL, "", 0, 0 };
 
 		if (merge_apply(&mc, req, &ms, err) == -1 ||
 		    merge_finish(s, ms.max_hlc, err) == -1)

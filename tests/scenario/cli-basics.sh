@@ -369,6 +369,7 @@ sql "$T/old.db" "DROP INDEX _fs_log_hlc;
     ALTER TABLE _fs_pair_state DROP COLUMN recv_mark;
     ALTER TABLE _fs_pair_state DROP COLUMN echo_want;
     ALTER TABLE _fs_pair_state DROP COLUMN echo_give;
+    ALTER TABLE _fs_log DROP COLUMN at;
     UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
 ok fs -d "$T/old.db" table list
 eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "catalog.h"
@@ -1143,6 +1144,49 @@ test_old_versions_change_nothing(void **state)
 	assert_text(th_text(f->a, "SELECT phone FROM contacts"), "p2");
 }
 
+/*
+ * A cursor's mark tells a log row written again after a restore from the
+ * one a peer saw, even when the row holds the very same peer version (a
+ * change replayed to a restored side): the mark is the clock at which
+ * the row was written here (sql/003), not the version's.
+ */
+static void
+test_mark_of_a_replayed_row(void **state)
+{
+	struct fx *f = *state;
+	struct req r;
+	struct buf out;
+	int64_t before, end, hlc1, mark1, mark2;
+
+	before = th_int(f->p, "SELECT coalesce(max(seq), 0) FROM _fs_log");
+	th_exec(f->a, "INSERT INTO contacts(name, phone) VALUES ('Ann', '1')");
+	build_request(f, &r, -1, -1);
+	send_ok(f, r.body.data, r.body.len, &out);
+	buf_free(&out);
+	end = th_int(f->p, "SELECT max(seq) FROM _fs_log");
+	assert_true(end > before);
+	hlc1 = th_int(f->p, "SELECT hlc FROM _fs_log WHERE seq = %lld",
+	    (long long)end);
+	mark1 = changes_mark(f->p->s, end, &f->p->err);
+	assert_true(mark1 > 0);
+	/* What a restore of a backup taken before that batch leaves. */
+	th_exec(f->p, "DELETE FROM contacts; DELETE FROM _fs_record; DELETE "
+	    "FROM _fs_log WHERE seq > %lld; UPDATE _fs_pair_state SET "
+	    "recv_seq = 0, recv_mark = 0", (long long)before);
+	usleep(2000);
+	send_ok(f, r.body.data, r.body.len, &out);
+	buf_free(&out);
+	buf_free(&r.body);
+	assert_int_equal(th_int(f->p, "SELECT max(seq) FROM _fs_log"), end);
+	assert_int_equal(th_int(f->p, "SELECT hlc FROM _fs_log WHERE seq = "
+	    "%lld", (long long)end), hlc1);
+	mark2 = changes_mark(f->p->s, end, &f->p->err);
+	assert_true(mark2 > mark1);
+	/* A peer holding the first mark is told the log is not the same. */
+	assert_int_equal(changes_floor(f->p->s, end, mark1, &f->p->err),
+	    before);
+}
+
 static void
 test_bad_batches_change_nothing(void **state)
 {
@@ -1655,6 +1699,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idempotent_reapply,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_versions_change_nothing,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_mark_of_a_replayed_row,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_suppression,
 		    fx_setup, fx_teardown),

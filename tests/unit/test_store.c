@@ -211,6 +211,7 @@ test_upgrades_older_schema(void **state)
 	    "ALTER TABLE _fs_pair_state DROP COLUMN recv_mark; "
 	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_want; "
 	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_give; "
+	    "ALTER TABLE _fs_log DROP COLUMN at; "
 	    "UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'");
 	th_reopen(t);
 	assert_int_equal(store_schema_version(t->s, &t->err),
@@ -220,6 +221,8 @@ test_upgrades_older_schema(void **state)
 	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
 	    "'_fs_pair_state') WHERE name IN ('recv_mark', 'echo_want', "
 	    "'echo_give')"), 3);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
+	    "'_fs_log') WHERE name = 'at'"), 1);
 	{
 		char *again = store_instance_id(t->s, &t->err);
 
