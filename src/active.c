@@ -430,22 +430,22 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	    proto_get_i64(resp, "epoch", 0, INT64_MAX, &epoch, err) == -1 ||
 	    !cJSON_IsBool(mj = cJSON_GetObjectItemCaseSensitive(resp, "more")) ||
 	    ((rj = cJSON_GetObjectItemCaseSensitive(resp, "resync")) != NULL &&
-	    !cJSON_IsBool(rj))) {
+	    !cJSON_IsBool(rj)) ||
+	    /* Marks are absent from older passives: then 0, never checked. */
+	    proto_get_i64_opt(resp, "cursor_mark", 0, INT64_MAX, &cursor_mark,
+	    err) == -1 ||
+	    proto_get_i64_opt(resp, "prior", 0, INT64_MAX, &prior, err) == -1 ||
+	    proto_get_i64_opt(resp, "prior_mark", 0, INT64_MAX, &prior_mark,
+	    err) == -1) {
 		char m2[sizeof err->msg];
 
-		snprintf(m2, sizeof m2, "%s", err ? err->msg : "'more' missing");
+		snprintf(m2, sizeof m2, "%s", err ? err->msg : "bad member");
 		return fs_err_set(err, FS_EPROTO, "bad exchange response: %s", m2);
 	}
 	resync = cJSON_IsTrue(rj);
 	if (cJSON_GetObjectItemCaseSensitive(resp, "pending") != NULL)
 		proto_get_i64(resp, "pending", 0, INT64_MAX, &pending, NULL);
-	if (cJSON_GetObjectItemCaseSensitive(resp, "cursor_mark") != NULL)
-		proto_get_i64(resp, "cursor_mark", 0, INT64_MAX, &cursor_mark,
-		    NULL);
-	if (cJSON_GetObjectItemCaseSensitive(resp, "prior") != NULL &&
-	    proto_get_i64(resp, "prior", 0, INT64_MAX, &prior, NULL) == 0 &&
-	    proto_get_i64(resp, "prior_mark", 0, INT64_MAX, &prior_mark,
-	    NULL) == 0 && prior > 0 && prior_mark > 0) {
+	if (prior > 0 && prior_mark > 0) {
 		if ((mark = changes_mark(s, prior, err)) == -1)
 			return -1;
 		rolled_back = mark != prior_mark;

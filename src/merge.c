@@ -1630,14 +1630,15 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	const cJSON *origins, *changes, *rec;
 	struct merge_pending *p = NULL;
 	int64_t *ids = NULL, log_end = 0;
-	int nids, ret = -1;
+	int nids, ret = -1, stamp;
 
 	memset(st, 0, sizeof *st);
 	if ((origins = proto_get_array(batch, "origins", err)) == NULL ||
 	    (changes = proto_get_array(batch, "changes", err)) == NULL)
 		return -1;
 	store_now_iso(c->now);
-	{
+	stamp = cJSON_GetArraySize(changes) > 0;	/* not on idle polls */
+	if (stamp) {
 		sqlite3_stmt *q = store_stmt(c->s, SQL_LOG_END, err);
 
 		if (q == NULL)
@@ -1695,7 +1696,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	}
 	if (pend_flush(c, p, err) == -1)
 		goto out;
-	{
+	if (stamp) {
 		/* The rows this batch wrote: when, by our clock (sql/003). */
 		sqlite3_stmt *q = store_stmt(c->s, SQL_STAMP, err);
 

@@ -78,31 +78,19 @@ check_peer(const struct pairstate *ps, const char *instance,
 	return 0;
 }
 
-/* A copy of this very database must not pass for a peer. */
-static int
-check_not_self(struct store *s, const char *instance, struct fs_err *err)
-{
-	char *own = store_instance_id(s, err);
-	int r;
-
-	if (own == NULL)
-		return -1;
-	r = instance_check_peer(own, instance, "the active side", err);
-	free(own);
-	return r;
-}
-
 /*
  * Both requests start alike: the pairing, a write transaction, its state
- * loaded, and the check that this active instance may use it.  On NULL
- * no transaction is left open.
+ * loaded, and the check that this active instance may use it (and is
+ * not a copy of this very database).  *self is our own identity, for
+ * the answer (the caller frees it).  On NULL no transaction is left open.
  */
 static struct pairing *
 passive_begin(struct store *s, const char *pair, const char *instance,
-    struct pairstate *ps, struct fs_err *err)
+    struct pairstate *ps, char **self, struct fs_err *err)
 {
 	struct pairing *p;
 
+	*self = NULL;
 	if ((p = passive_pair(s, pair, err)) == NULL)
 		return NULL;
 	if (store_begin(s, err) == -1) {
@@ -111,9 +99,13 @@ passive_begin(struct store *s, const char *pair, const char *instance,
 	}
 	if (pairstate_load(s, p->pid, ps, err) == -1 ||
 	    check_peer(ps, instance, err) == -1 ||
-	    check_not_self(s, instance, err) == -1) {
+	    (*self = store_instance_id(s, err)) == NULL ||
+	    instance_check_peer(*self, instance, "the active side",
+	    err) == -1) {
 		store_rollback(s);
 		pairing_free(p);
+		free(*self);
+		*self = NULL;
 		return NULL;
 	}
 	return p;
@@ -164,7 +156,7 @@ passive_hello(struct store *s, const char *pair, const char *body,
 	    (fields = proto_get_array(req, "fields", err)) == NULL ||
 	    validate_catalogue(fields, err) == -1)
 		goto out;
-	if ((p = passive_begin(s, pair, instance, &ps, err)) == NULL)
+	if ((p = passive_begin(s, pair, instance, &ps, &id, err)) == NULL)
 		goto out;
 	in_tx = 1;
 	txt = cJSON_PrintUnformatted(fields);
@@ -186,7 +178,6 @@ passive_hello(struct store *s, const char *pair, const char *body,
 	}
 	in_tx = 0;
 	syncmap_forget(s, p->pid);
-	id = store_instance_id(s, NULL);
 	myname = store_meta_get(s, "name", NULL);
 	resp = cJSON_CreateObject();
 	cJSON_AddNumberToObject(resp, "protocol", FS_PROTO_VERSION);
@@ -234,7 +225,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	const char *instance, *policy;
 	char *id = NULL;
 	int64_t since, from, to, interval = 0, recv, recv_mark;
-	int64_t since_mark = 0, to_mark = 0, mark, prior, prior_mark;
+	int64_t since_mark = 0, to_mark = 0, mark;
 	int ret = -1, in_tx = 0, gap, idle, echo = 0, resync = 0;
 	const cJSON *ej;
 	char now[64];
@@ -261,15 +252,12 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    "passive");
 		goto out;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(req, "interval") != NULL &&
-	    proto_get_i64(req, "interval", 1, 604800, &interval, err) == -1)
-		goto out;
 	/* Marks (changes_mark) and echo are absent in older actives' requests. */
-	if ((cJSON_GetObjectItemCaseSensitive(req, "since_mark") != NULL &&
-	    proto_get_i64(req, "since_mark", 0, INT64_MAX, &since_mark,
-	    err) == -1) ||
-	    (cJSON_GetObjectItemCaseSensitive(req, "to_mark") != NULL &&
-	    proto_get_i64(req, "to_mark", 0, INT64_MAX, &to_mark, err) == -1))
+	if (proto_get_i64_opt(req, "interval", 1, 604800, &interval,
+	    err) == -1 ||
+	    proto_get_i64_opt(req, "since_mark", 0, INT64_MAX, &since_mark,
+	    err) == -1 ||
+	    proto_get_i64_opt(req, "to_mark", 0, INT64_MAX, &to_mark, err) == -1)
 		goto out;
 	if ((ej = cJSON_GetObjectItemCaseSensitive(req, "echo")) != NULL) {
 		if (!cJSON_IsBool(ej)) {
@@ -278,7 +266,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		}
 		echo = cJSON_IsTrue(ej);
 	}
-	if ((p = passive_begin(s, pair, instance, &ps, err)) == NULL)
+	if ((p = passive_begin(s, pair, instance, &ps, &id, err)) == NULL)
 		goto out;
 	in_tx = 1;
 	if (ps.peer_instance == NULL) {
@@ -288,8 +276,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
-	recv = prior = ps.recv_seq;
-	recv_mark = prior_mark = ps.recv_mark;
+	recv = ps.recv_seq;
+	recv_mark = ps.recv_mark;
 	gap = from > recv;
 	/*
 	 * The active side's cursor into our log must end where our log has
@@ -327,10 +315,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	/* Our batch is built after applying theirs, inside the same snapshot. */
 	buf_addstr(out, "{\"protocol\":1,\"instance\":\"");
-	id = store_instance_id(s, err);
-	buf_addstr(out, id ? id : "");
+	buf_addstr(out, id);
 	buf_printf(out, "\",\"ack\":\"%" PRId64 "\",\"prior\":\"%" PRId64
-	    "\",\"prior_mark\":\"%" PRId64 "\",", recv, prior, prior_mark);
+	    "\",\"prior_mark\":\"%" PRId64 "\",", recv, ps.recv_seq,
+	    ps.recv_mark);
 	if (changes_build(s, m, since, echo, FS_BATCH_BYTES, out, &bo,
 	    err) == -1 || (mark = changes_mark(s, bo.cursor, err)) == -1)
 		goto out;

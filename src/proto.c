@@ -484,6 +484,15 @@ proto_get_i64(const cJSON *obj, const char *key, int64_t min, int64_t max,
 	    PRId64 " to %" PRId64, key, min, max);
 }
 
+int
+proto_get_i64_opt(const cJSON *obj, const char *key, int64_t min,
+    int64_t max, int64_t *out, struct fs_err *err)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key) == NULL)
+		return 0;
+	return proto_get_i64(obj, key, min, max, out, err);
+}
+
 const char *
 proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
     struct fs_err *err)

@@ -66,6 +66,9 @@ void proto_json_free(cJSON *root);
 /* Members: decimal string or integral number within [min, max]. */
 int proto_get_i64(const cJSON *obj, const char *key, int64_t min,
     int64_t max, int64_t *out, struct fs_err *err);
+/* The same for an optional member: *out is left as it is when absent. */
+int proto_get_i64_opt(const cJSON *obj, const char *key, int64_t min,
+    int64_t max, int64_t *out, struct fs_err *err);
 /* A string member of at most maxlen bytes (NULL + error otherwise). */
 const char *proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
     struct fs_err *err);
