@@ -1,0 +1,498 @@
+/*
+ * merge-field.c - field-level merge of a record that exists here (or
+ * was hard-deleted here): versions compared, clashes decided by the
+ * policy and recorded, values written through the capture triggers.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fieldmap.h"
+#include "merge-int.h"
+#include "util.h"
+#include "value.h"
+#include "versions.h"
+
+/*
+ * By clock value: (rid, fid) would walk the field's whole history.  Our
+ * own versions are not in that index; they come back only through a
+ * relay loop or from a copy of this database, and walk the history.
+ */
+static const char SQL_SEEN[] =
+    "SELECT 1 FROM _fs_log INDEXED BY _fs_log_hlc WHERE hlc = ?3 AND "
+    "origin = ?4 AND origin <> 0 AND rid = ?1 AND fid = ?2 LIMIT 1";
+static const char SQL_SEEN_OWN[] =
+    "SELECT 1 FROM _fs_log WHERE rid = ?1 AND fid = ?2 AND hlc = ?3 AND "
+    "origin = 0 LIMIT 1";
+static const char SQL_ECHO_VALUE[] = "SELECT ?1";
+static const char SQL_LOGGED_NEW[] =
+    "SELECT new FROM _fs_log WHERE seq = ?1";
+static const char SQL_RELINK[] =
+    "UPDATE _fs_record SET lrow = ?2 WHERE rid = ?1";
+static const char SQL_SWITCH[] =
+    "UPDATE _fs_clock SET ap_src = ?1, ap_hlc = ?2, ap_origin = ?3, "
+    "ap_sid = ?4 WHERE id = 1";
+static const char SQL_LOG_DIRECT[] =
+    "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_MARK_CONFLICT[] =
+    "UPDATE _fs_log SET kind = kind | 4 WHERE seq = "
+    "(SELECT max(seq) FROM _fs_log)";
+static const char SQL_CONFLICT[] =
+    "INSERT INTO _fs_conflict(rid, fid, pid, local_value, local_hlc, "
+    "local_origin, remote_value, remote_hlc, remote_origin, winner, policy, "
+    "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char SQL_ORIGIN_INST[] =
+    "SELECT instance FROM _fs_origin WHERE id = ?1";
+
+static int
+set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
+    int64_t origin, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_SWITCH, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->m->pair->pid);
+	sqlite3_bind_int64(st, 2, hlc);
+	sqlite3_bind_int64(st, 3, origin);
+	sqlite3_bind_text(st, 4, r->sid, -1, SQLITE_STATIC);
+	return merge_step(c->s, st, err);
+}
+
+int
+merge_log_direct(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    sqlite3_value *old, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_LOG_DIRECT, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, in->f->fid);
+	sqlite3_bind_int64(st, 3, in->hlc);
+	sqlite3_bind_int64(st, 4, in->origin);
+	sqlite3_bind_int64(st, 5, c->m->pair->pid);
+	sqlite3_bind_int(st, 6, 0);
+	if (old)
+		sqlite3_bind_value(st, 7, old);
+	proto_bind_value(st, 8, &in->v);
+	return merge_step(c->s, st, err);
+}
+
+static int
+newer(int64_t h1, const char *o1, int64_t h2, const char *o2)
+{
+	if (h1 != h2)
+		return h1 > h2;
+	return strcmp(o1, o2) > 0;
+}
+
+static char *
+origin_instance(struct merge_ctx *c, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_ORIGIN_INST, NULL);
+	char *v = NULL;
+
+	if (st == NULL)
+		return xstrdup("");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return v ? v : xstrdup("");
+}
+
+static int
+record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    sqlite3_value *cur, const struct version *l, int remote_wins,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_CONFLICT, err);
+	char now[64];
+
+	if (st == NULL)
+		return -1;
+	store_now_iso(now);
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, in->f->fid);
+	sqlite3_bind_int64(st, 3, c->m->pair->pid);
+	sqlite3_bind_value(st, 4, cur);
+	sqlite3_bind_int64(st, 5, l->hlc);
+	sqlite3_bind_int64(st, 6, l->origin);
+	proto_bind_value(st, 7, &in->v);
+	sqlite3_bind_int64(st, 8, in->hlc);
+	sqlite3_bind_int64(st, 9, in->origin);
+	sqlite3_bind_text(st, 10, remote_wins ? "remote" : "local", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, c->policy, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, now, -1, SQLITE_TRANSIENT);
+	return merge_step(c->s, st, err);
+}
+
+/* Whether this record's field had the incoming version before (-1: error). */
+static int
+seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((q = store_stmt(c->s, in->origin == 0 ? SQL_SEEN_OWN : SQL_SEEN,
+	    err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, in->f->fid);
+	sqlite3_bind_int64(q, 3, in->hlc);
+	if (in->origin != 0)
+		sqlite3_bind_int64(q, 4, in->origin);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "read log");
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * Whether local version l of in's field is a change the peer has not
+ * acknowledged and will get: only such a change can clash with in (one
+ * that came from the peer, or never flows to it, cannot).
+ */
+static int
+unacked_here(struct merge_ctx *c, const struct infield *in,
+    const struct version *l)
+{
+	return l != NULL && l->seq > c->acked && !(l->has_src &&
+	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode);
+}
+
+/* Who wins a clash of an incoming change with local version l. */
+static int
+clash_remote_wins(struct merge_ctx *c, const struct infield *in,
+    const struct version *l)
+{
+	int remote_wins;
+
+	if (strcmp(c->policy, "newest") == 0) {
+		char *a = origin_instance(c, in->origin);
+		char *b = origin_instance(c, l->origin);
+
+		remote_wins = newer(in->hlc, a, l->hlc, b);
+		free(a);
+		free(b);
+	} else
+		remote_wins = (strcmp(c->policy, "active") == 0) ==
+		    !c->m->active;
+	return remote_wins;
+}
+
+/* Write one incoming value through the capture triggers. */
+static int
+apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
+    struct infield *in, int conflict, int *gone, struct fs_err *err)
+{
+	struct synctable *t = r->table;
+
+	if (set_switch(c, r, in->hlc, in->origin, err) == -1)
+		return -1;
+	if (in->f->is_status && r->hard &&
+	    strcmp(c->m->pair->deletes, "hard") == 0) {
+		struct buf b;
+		int ret;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "DELETE FROM %s WHERE %s = %" PRId64, t->qname,
+		    t->qkey, lrow);
+		ret = store_exec(c->s, b.data, err);
+		buf_free(&b);
+		*gone = 1;
+		return ret;
+	}
+	{
+		sqlite3_stmt *up = syncmap_update_stmt(c->s, in->f, err);
+
+		if (up == NULL)
+			return -1;
+		proto_bind_value(up, 1, &in->v);
+		sqlite3_bind_int64(up, 2, lrow);
+		if (merge_step(c->s, up, err) == -1)
+			return -1;
+		sqlite3_clear_bindings(up);
+	}
+	if (conflict) {
+		sqlite3_stmt *st = store_stmt(c->s, SQL_MARK_CONFLICT, err);
+
+		if (st == NULL || merge_step(c->s, st, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
+    struct merge_stats *st, struct fs_err *err)
+{
+	struct synctable *t = r->table;
+	struct version *lv, *created;
+	sqlite3_value **cur = xcalloc((size_t)r->nin + 1, sizeof *cur);
+	int nlv = 0, rc, ret = -1, gone = 0;
+
+	/*
+	 * The version of each incoming field, and the creation row's when
+	 * it counts: for a field without a row of its own, or against a
+	 * creation sent again.  (It is often a page of the log far away.)
+	 */
+	lv = xcalloc((size_t)r->nin + 1, sizeof *lv);
+	lv[nlv++].fid = 0;
+	for (int i = 0; i < r->nin; i++)
+		if (fieldmap_mode_receives(r->in[i].f->mode))
+			lv[nlv++].fid = r->in[i].f->fid;
+	if (versions_get(c->s, rid, lv + 1, nlv - 1, err) == -1)
+		goto out;
+	{
+		int need = r->has_c;
+
+		for (int i = 1; i < nlv; i++)
+			need |= !lv[i].found;
+		if (need && versions_get(c->s, rid, lv, 1, err) == -1)
+			goto out;
+	}
+	created = versions_find(lv, nlv, 0);
+	/* Copy the current values out before writing to the row. */
+	sqlite3_reset(t->read);
+	sqlite3_bind_int64(t->read, 1, lrow);
+	if ((rc = sqlite3_step(t->read)) != SQLITE_ROW) {
+		sqlite3_reset(t->read);
+		if (rc == SQLITE_DONE) {
+			ret = 0;	/* row vanished: treat as deleted */
+			goto out;
+		}
+		store_dberr(c->s, err, "read row");
+		goto out;
+	}
+	for (int i = 0; i < r->nin; i++)
+		cur[i] = sqlite3_value_dup(sqlite3_column_value(t->read,
+		    r->in[i].f->col_idx));
+	sqlite3_reset(t->read);
+
+	for (int i = 0; i < r->nin && !gone; i++) {
+		struct infield *in = &r->in[i];
+		const struct version *l;
+		int pending, remote_wins, found, same;
+
+		if (!fieldmap_mode_receives(in->f->mode))
+			continue;
+		if ((l = versions_find(lv, nlv, in->f->fid)) == NULL)
+			l = created;
+		same = l != NULL && l->hlc == in->hlc && l->origin == in->origin;
+		/*
+		 * The creation version stands for fields the creation did not
+		 * write (not mapped then): those take the value, no clash.
+		 */
+		if (same && (l != created || proto_value_equal(&in->v, cur[i])))
+			continue;	/* have exactly this version */
+		if (proto_value_equal(&in->v, cur[i])) {
+			/* Same value: keep the larger version on both sides. */
+			if (l == NULL || in->hlc > l->hlc || (in->hlc == l->hlc &&
+			    in->origin != l->origin)) {
+				if (merge_log_direct(c, rid, in, cur[i], err) == -1)
+					goto out;
+			}
+			continue;
+		}
+		if ((found = seen_before(c, rid, in, err)) == -1)
+			goto out;
+		/*
+		 * A field the creation wrote has no log row of its own: the
+		 * creation's version stands for it, and any later row of the
+		 * field here supersedes it (a re-sent creation after a lost
+		 * response must not clash with, or undo, a newer edit).
+		 */
+		if (!found && created != NULL && l != created &&
+		    in->hlc == created->hlc && in->origin == created->origin)
+			found = 1;
+		if (found)
+			continue;	/* applied before, since superseded */
+		/*
+		 * Two versions both made here: one of ours comes back that
+		 * this database lost (a backup was restored).  Our clock
+		 * orders them; the later one stands, and it is no clash.
+		 */
+		if (in->origin == 0 && l != NULL && l->origin == 0) {
+			if (in->hlc > l->hlc) {
+				if (apply_value(c, r, lrow, in, 0, &gone,
+				    err) == -1)
+					goto out;
+				st->applied++;
+			}
+			continue;
+		}
+		pending = !same && unacked_here(c, in, l);
+		if (pending && in->f->is_added) {
+			/*
+			 * Two times added for one record (it was created on both
+			 * sides and linked by its match key): the earlier one
+			 * is when it was added.  No person needs to decide.
+			 */
+			int earlier;
+
+			if (in->v.type == SQLITE_NULL)
+				continue;
+			if (sqlite3_value_type(cur[i]) == SQLITE_NULL)
+				earlier = 1;
+			else if (in->v.type == SQLITE_TEXT &&
+			    sqlite3_value_type(cur[i]) == SQLITE_TEXT) {
+				size_t ln = (size_t)sqlite3_value_bytes(cur[i]);
+				int d = memcmp(in->v.p, sqlite3_value_text(cur[i]),
+				    in->v.n < ln ? in->v.n : ln);
+
+				earlier = d < 0 || (d == 0 && in->v.n < ln);
+			} else
+				earlier = (in->v.type == SQLITE_INTEGER ?
+				    (double)in->v.i : in->v.d) <
+				    sqlite3_value_double(cur[i]);
+			if (earlier) {
+				if (apply_value(c, r, lrow, in, 0, &gone,
+				    err) == -1)
+					goto out;
+				st->applied++;
+			}
+			continue;
+		}
+		if (!pending) {
+			if (apply_value(c, r, lrow, in, 0, &gone, err) == -1)
+				goto out;
+			st->applied++;
+			continue;
+		}
+		remote_wins = clash_remote_wins(c, in, l);
+		if (record_conflict(c, rid, in, cur[i], l, remote_wins,
+		    err) == -1)
+			goto out;
+		st->conflicts++;
+		if (remote_wins) {
+			if (apply_value(c, r, lrow, in, 1, &gone, err) == -1)
+				goto out;
+			st->applied++;
+		}
+	}
+	ret = 0;
+out:
+	for (int i = 0; i < r->nin; i++)
+		sqlite3_value_free(cur[i]);
+	free(cur);
+	free(lv);
+	return ret;
+}
+
+/*
+ * A record hard-deleted here (its row is gone, the record stays) that
+ * the peer, which kept a soft-deleted copy, has restored.  A restore is
+ * sent whole (changes.c), so the row comes back with every field the
+ * record brings here, under the same record.  The restore is one more
+ * change of the status field: one this side has seen before changes
+ * nothing, and one that clashes with a deletion here the peer has not
+ * acknowledged yet is a conflict like any other, which the policy
+ * decides (a deletion that wins keeps the row gone).
+ */
+int
+merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    struct merge_stats *st, struct fs_err *err)
+{
+	struct infield *in = NULL;
+	struct version lv[2];
+	const struct version *l;
+	sqlite3_stmt *q;
+	int *use = NULL, n = 0, has_added = 0, ret = -1, live, seen;
+	int clashed = 0;
+	int64_t lrow;
+
+	for (int i = 0; i < r->nin; i++)
+		if (r->in[i].f->is_status &&
+		    fieldmap_mode_receives(r->in[i].f->mode))
+			in = &r->in[i];
+	if (in == NULL || r->hard)
+		return 0;
+	/* Live or deleted as the app reads the value (value_is_deleted). */
+	if ((q = store_stmt(c->s, SQL_ECHO_VALUE, err)) == NULL)
+		return -1;
+	proto_bind_value(q, 1, &in->v);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return store_dberr(c->s, err, "read status value");
+	}
+	live = !value_is_deleted(sqlite3_column_value(q, 0));
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (!live)
+		return 0;	/* deleted on both sides */
+
+	memset(lv, 0, sizeof lv);
+	lv[0].fid = in->f->fid;
+	if (versions_get(c->s, rid, lv, 2, err) == -1)
+		return -1;
+	if ((l = versions_find(lv, 2, in->f->fid)) == NULL)
+		l = versions_find(lv, 2, 0);
+	if (l != NULL && l->hlc == in->hlc && l->origin == in->origin)
+		return 0;	/* have exactly this version */
+	/* One applied before and since superseded changes nothing. */
+	if ((seen = seen_before(c, rid, in, err)) != 0)
+		return seen == -1 ? -1 : 0;
+	if (unacked_here(c, in, l)) {
+		/* The deletion here has not reached the peer: a clash. */
+		int remote_wins = clash_remote_wins(c, in, l), rc;
+
+		if ((q = store_stmt(c->s, SQL_LOGGED_NEW, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, l->seq);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_dberr(c->s, err, "read deletion");
+		}
+		rc = record_conflict(c, rid, in, sqlite3_column_value(q, 0), l,
+		    remote_wins, err);
+		sqlite3_reset(q);
+		if (rc == -1)
+			return -1;
+		st->conflicts++;
+		if (!remote_wins)
+			return 0;
+		clashed = 1;
+	}
+
+	/* The row again, the insert trigger standing aside (ap_bulk). */
+	use = xcalloc((size_t)r->nin + 1, sizeof *use);
+	for (int i = 0; i < r->nin; i++)
+		if (fieldmap_mode_receives(r->in[i].f->mode)) {
+			n += use[i] = 1;
+			has_added |= r->in[i].f->is_added;
+		}
+	if (merge_insert_row(c, r, use, has_added, &lrow, err) == -1 ||
+	    (q = store_stmt(c->s, SQL_RELINK, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, lrow);
+	if (merge_step(c->s, q, err) == -1)
+		goto out;
+	/*
+	 * Each field now has the peer's version, as if applied one by one;
+	 * the restore itself last, marked when it won a clash.
+	 */
+	for (int i = 0; i < r->nin; i++)
+		if (use[i] && &r->in[i] != in &&
+		    merge_log_direct(c, rid, &r->in[i], NULL, err) == -1)
+			goto out;
+	if (merge_log_direct(c, rid, in, NULL, err) == -1 || (clashed &&
+	    ((q = store_stmt(c->s, SQL_MARK_CONFLICT, err)) == NULL ||
+	    merge_step(c->s, q, err) == -1)))
+		goto out;
+	st->applied += n;
+	ret = 0;
+out:
+	free(use);
+	return ret;
+}

@@ -1,0 +1,123 @@
+/*
+ * merge-int.h - what the parts of the merge share; not for other code.
+ * merge.c applies a batch record by record, merge-decode.c reads it,
+ * merge-field.c merges the fields of a record that exists here,
+ * merge-create.c creates (or links) a record new here, and
+ * merge-pending.c writes the records a batch creates in bulk.
+ */
+#ifndef FS_MERGE_INT_H
+#define FS_MERGE_INT_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+
+#include "merge.h"
+#include "proto.h"
+#include "store.h"
+#include "syncmap.h"
+
+/*
+ * Pending records: 256 is four full chunks and about 20 KB; flushing at
+ * that bound keeps memory flat on a batch of any size.
+ */
+#define MERGE_PENDING_MAX	256
+#define PENDING_SLOTS		512	/* sid hash set, at most half full */
+#define SID_PREFIXES		8	/* creating instances tracked a batch */
+
+struct infield {
+	struct syncfield *f;
+	struct fs_value v;
+	int64_t hlc, origin;
+};
+
+struct inrec {
+	char sid[2 * FS_SID_LEN + 1];
+	int has_c, hard;
+	int64_t c_hlc, c_origin;
+	struct infield *in;
+	int nin;
+	struct synctable *table;
+};
+
+/* A record created here whose _fs_record and "created" rows wait. */
+struct pend {
+	struct synctable *t;
+	int64_t lrow, hlc, origin;	/* the row; the creation's version */
+	char sid[2 * FS_SID_LEN + 1];
+	int slot;			/* its slot in merge_pending.slots */
+};
+
+/* The largest sid of one prefix here or pending ("" for none). */
+struct sidmax {
+	char prefix[FS_SID_LEN + 1];
+	char max[2 * FS_SID_LEN + 1];
+};
+
+struct merge_pending {
+	struct pend rows[MERGE_PENDING_MAX];
+	int n;
+	int64_t last_rid;	/* of the last row a flush wrote */
+	/* Slots hold an index into rows plus one; 0 is free. */
+	uint16_t slots[PENDING_SLOTS];
+	/* Per table of the map: 0 unknown, 1 plain inserts, 2 side effects. */
+	int *plain;
+	int nplain;
+	struct sidmax maxes[SID_PREFIXES];
+	int nmaxes;
+	int sid_fast;		/* merge_sid_above may answer: -1 not known yet */
+	int run;		/* creations in a row into plain tables */
+	int quiet;		/* triggers are off for this connection */
+};
+
+/* Step st once and reset it; an error is reported as the apply's. */
+int merge_step(struct store *s, sqlite3_stmt *st, struct fs_err *err);
+
+/* merge-decode.c */
+/* The local origin ids of a batch's "origins", in wire order. */
+int merge_origins_map(struct store *s, const cJSON *arr, int64_t **ids,
+    int *n, struct fs_err *err);
+/* Decode one record object; fields not mapped here are dropped. */
+int merge_decode_record(struct merge_ctx *c, const cJSON *rec,
+    const int64_t *origins, int norigins, struct inrec *r,
+    struct fs_err *err);
+void merge_inrec_free(struct inrec *r);
+
+/* merge-field.c */
+/* Log in's version of its field directly (old: the value it replaced). */
+int merge_log_direct(struct merge_ctx *c, int64_t rid,
+    const struct infield *in, sqlite3_value *old, struct fs_err *err);
+/* Merge r into the record rid, whose app row is lrow. */
+int merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    int64_t lrow, struct merge_stats *st, struct fs_err *err);
+/* Bring back a record hard-deleted here when the peer restored it. */
+int merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    struct merge_stats *st, struct fs_err *err);
+
+/* merge-create.c */
+int merge_triggers_quiet(struct merge_ctx *c, struct merge_pending *p,
+    int quiet);
+int merge_insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
+    int has_added, int64_t *lrow, struct fs_err *err);
+int merge_find_match(struct merge_ctx *c, struct synctable *t,
+    const struct inrec *r, int64_t *rid, int *ambiguous,
+    struct fs_err *err);
+/*
+ * Create r here: 0 done (or nothing to create), 1 when the app's UNIQUE
+ * index holds its key in a record the peer does not know (*taken), -1.
+ */
+int merge_create_record(struct merge_ctx *c, struct merge_pending *p,
+    struct inrec *r, struct merge_stats *st, int64_t *taken,
+    struct fs_err *err);
+
+/* merge-pending.c */
+int merge_pend_has(const struct merge_pending *p, const char *sid);
+void merge_pend_add(struct merge_pending *p, struct synctable *t,
+    int64_t lrow, const char *sid, int64_t hlc, int64_t origin);
+int merge_pend_flush(struct merge_ctx *c, struct merge_pending *p,
+    struct fs_err *err);
+int merge_sid_above(struct merge_ctx *c, struct merge_pending *p,
+    const char *sid, struct sidmax **m, int *above, struct fs_err *err);
+void merge_sidmax_raise(struct sidmax *m, const char *sid);
+
+#endif
