@@ -35,7 +35,7 @@ matchindex_drop(struct store *s, int64_t tid, struct fs_err *err)
 
 /*
  * Whether the planner searches table by the columns in cols (rather than
- * scanning it), asked the way merge.c's lookup asks.
+ * scanning it), asked the way merge-create.c's lookup asks.
  */
 static int
 searchable(struct store *s, const char *table, const cJSON *cols,

@@ -2,9 +2,9 @@
  * matchindex.h - the index that makes first-sync matching a lookup.
  *
  * On a pairing's first sync every incoming record is looked up by the
- * table's match columns (merge.c).  Match columns are often not indexed
- * (an e-mail, a tax number), and without an index each lookup reads the
- * whole table: 20,000 records on each side never finished.  So when a
+ * table's match columns (merge-create.c).  Match columns are often not
+ * indexed (an e-mail, a tax number), and without an index each lookup
+ * reads the whole table: 20,000 records on each side never finished.  So when a
  * table has match columns and SQLite's planner finds no index to search
  * them by, fieldsync adds one of its own, "_fs_match_<tid>", and drops it
  * again when the match columns go or the table is removed.

@@ -230,8 +230,8 @@ match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 
 /* On a first sync, the record the table's --match columns link r to. */
 int
-merge_find_match(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
-    int64_t *rid, int *ambiguous, struct fs_err *err)
+merge_find_match(struct merge_ctx *c, struct synctable *t,
+    const struct inrec *r, int64_t *rid, int *ambiguous, struct fs_err *err)
 {
 	int n = 0;
 
@@ -344,8 +344,8 @@ table_plain(struct merge_ctx *c, struct merge_pending *p, struct synctable *t,
 }
 
 int
-merge_create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
-    struct merge_stats *st, int64_t *taken, struct fs_err *err)
+merge_create_record(struct merge_ctx *c, struct merge_pending *p,
+    struct inrec *r, struct merge_stats *st, int64_t *taken, struct fs_err *err)
 {
 	struct synctable *t = r->table;
 	int *use = xcalloc((size_t)r->nin + 1, sizeof *use), n = 0;
@@ -420,7 +420,8 @@ merge_create_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *
 		if (!use[i] || (r->in[i].hlc == chlc &&
 		    r->in[i].origin == corig))
 			continue;
-		if (merge_log_direct(c, p->last_rid, &r->in[i], NULL, err) == -1)
+		if (merge_log_direct(c, p->last_rid, &r->in[i], NULL,
+		    err) == -1)
 			goto out;
 	}
 	ret = 0;

@@ -92,8 +92,8 @@ merge_inrec_free(struct inrec *r)
 
 /* Decode one record object; fields not mapped here are dropped. */
 int
-merge_decode_record(struct merge_ctx *c, const cJSON *rec, const int64_t *origins,
-    int norigins, struct inrec *r, struct fs_err *err)
+merge_decode_record(struct merge_ctx *c, const cJSON *rec,
+    const int64_t *origins, int norigins, struct inrec *r, struct fs_err *err)
 {
 	const cJSON *sid, *cv, *fs, *it, *h;
 

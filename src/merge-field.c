@@ -233,8 +233,8 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 }
 
 int
-merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t lrow,
-    struct merge_stats *st, struct fs_err *err)
+merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    int64_t lrow, struct merge_stats *st, struct fs_err *err)
 {
 	struct synctable *t = r->table;
 	struct version *lv, *created;
@@ -299,7 +299,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid, int64_t l
 			/* Same value: keep the larger version on both sides. */
 			if (l == NULL || in->hlc > l->hlc || (in->hlc == l->hlc &&
 			    in->origin != l->origin)) {
-				if (merge_log_direct(c, rid, in, cur[i], err) == -1)
+				if (merge_log_direct(c, rid, in, cur[i],
+				    err) == -1)
 					goto out;
 			}
 			continue;

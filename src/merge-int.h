@@ -25,12 +25,14 @@
 #define PENDING_SLOTS		512	/* sid hash set, at most half full */
 #define SID_PREFIXES		8	/* creating instances tracked a batch */
 
+/* One field change of a batch, decoded: the local field it maps to. */
 struct infield {
 	struct syncfield *f;
 	struct fs_value v;
 	int64_t hlc, origin;
 };
 
+/* One record of a batch, decoded: only its fields mapped here. */
 struct inrec {
 	char sid[2 * FS_SID_LEN + 1];
 	int has_c, hard;
@@ -65,7 +67,7 @@ struct merge_pending {
 	int nplain;
 	struct sidmax maxes[SID_PREFIXES];
 	int nmaxes;
-	int sid_fast;		/* merge_sid_above may answer: -1 not known yet */
+	int sid_fast;		/* merge_sid_above may answer; -1 unknown */
 	int run;		/* creations in a row into plain tables */
 	int quiet;		/* triggers are off for this connection */
 };

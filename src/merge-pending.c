@@ -235,7 +235,8 @@ pend_write_chunk(struct merge_ctx *c, struct merge_pending *p,
  * transaction is rolled back then).
  */
 int
-merge_pend_flush(struct merge_ctx *c, struct merge_pending *p, struct fs_err *err)
+merge_pend_flush(struct merge_ctx *c, struct merge_pending *p,
+    struct fs_err *err)
 {
 	int64_t base = -1;
 	int i = 0, ret = -1;

@@ -64,7 +64,8 @@ apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 	 * Created earlier in this batch (a record appears once per chunk of
 	 * the sender's scan): write it, so the lookups below find it.
 	 */
-	if (!above && merge_pend_has(p, r->sid) && merge_pend_flush(c, p, err) == -1)
+	if (!above && merge_pend_has(p, r->sid) &&
+	    merge_pend_flush(c, p, err) == -1)
 		return -1;
 	if (c->has_links) {
 		if ((q = store_stmt(c->s, SQL_FIND_LINK, err)) == NULL)
@@ -89,7 +90,8 @@ apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 		 * row to join yet, and once written its "created" row from
 		 * this pairing rules it out as well.
 		 */
-		if (merge_find_match(c, r->table, r, &rid, &ambiguous, err) == -1)
+		if (merge_find_match(c, r->table, r, &rid, &ambiguous,
+		    err) == -1)
 			return -1;
 		if (ambiguous)
 			st->ambiguous++;

@@ -3,7 +3,7 @@
  *
  * The current version of a field is its newest _fs_log row (fid 0: the
  * record's creation row).  Both the sender (changes.c) and the receiver
- * (merge.c) need it for the fields in hand, never for the whole record:
+ * (merge-field.c) need it for the fields in hand, never for the whole record:
  * one index seek per field, so the cost does not grow with how often a
  * record was changed before.
  */

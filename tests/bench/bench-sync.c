@@ -8,6 +8,13 @@
  * in the same run, because absolute times are noise here.
  *
  *   bench-sync [RECORDS [BIG_ROWS]]   (defaults 100000 and 1000000)
+ *   bench-sync --incremental [BIG_ROWS]
+ *
+ * --incremental measures the 100-record syncs only.  Under valgrind
+ * --tool=callgrind --instr-atstart=no it counts the instructions of
+ * just those syncs (both sides: the passive runs on a thread here) and
+ * of the raw updates, one dump each: sync-small, raw-small, sync-big,
+ * raw-big (sync-callgrind.sh reads them).
  */
 #include "config.h"
 
@@ -32,6 +39,15 @@
 #include "server.h"
 #include "store.h"
 #include "util.h"
+
+#ifdef HAVE_VALGRIND_CALLGRIND_H
+#include <valgrind/callgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#define CALLGRIND_DUMP_STATS_AT(what)
+#endif
 
 #define NFIELDS 10
 #define PASSWORD "bench password"
@@ -270,7 +286,9 @@ incremental(int64_t rows, int history, struct server **srv, double *ratio,
 	for (int k = 0; k < INC_RUNS; k++) {
 		/* Same 100 updates through the app on the enrolled side. */
 		raw_updates(a.path, 100, rows);
+		CALLGRIND_START_INSTRUMENTATION;
 		tsync[k] = sync_once(&a, &cl, &prog);
+		CALLGRIND_STOP_INSTRUMENTATION;
 		if (prog.sent_values != 100) {
 			fprintf(stderr, "bench-sync: expected 100 values, sent "
 			    "%" PRId64 "\n", prog.sent_values);
@@ -280,6 +298,17 @@ incremental(int64_t rows, int history, struct server **srv, double *ratio,
 	}
 	*sync_s = median(tsync, INC_RUNS);
 	*ratio = *sync_s / median(traw, INC_RUNS);
+	if (RUNNING_ON_VALGRIND) {
+		/* The same raw updates again, counted on their own. */
+		CALLGRIND_DUMP_STATS_AT(rows == 1000 ? "sync-small" :
+		    "sync-big");
+		for (int k = 0; k < INC_RUNS; k++) {
+			CALLGRIND_START_INSTRUMENTATION;
+			raw_updates(plain, 100, rows);
+			CALLGRIND_STOP_INSTRUMENTATION;
+		}
+		CALLGRIND_DUMP_STATS_AT(rows == 1000 ? "raw-small" : "raw-big");
+	}
 	for (int k = 0; k < history; k++) {
 		raw_updates(a.path, 100, rows);
 		sync_once(&a, &cl, &prog);
@@ -318,11 +347,10 @@ incremental(int64_t rows, int history, struct server **srv, double *ratio,
 	store_close(p.s);
 }
 
-int
-main(int argc, char **argv)
+/* 1. Initial sync of n records x 10 fields; 2. idle polls. */
+static void
+initial_and_idle(int64_t n)
 {
-	int64_t n = argc > 1 ? atoll(argv[1]) : 100000;
-	int64_t big = argc > 2 ? atoll(argv[2]) : 1000000;
 	struct side a, p;
 	struct server *srv;
 	struct server_config cfg;
@@ -330,12 +358,8 @@ main(int argc, char **argv)
 	struct sync_progress prog;
 	struct fs_err err;
 	char url[128], plain[600];
-	double raw, t, idle[21], bare[21], r_small, r_big, s_small, s_big, s_hist = 0, bpf;
+	double raw, t, idle[21], bare[21];
 	double raws[INITIAL_RUNS], ts[INITIAL_RUNS], ratios[INITIAL_RUNS];
-
-	snprintf(dir, sizeof dir, "/tmp/fieldsync-bench-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", NULL);
 
 	/* 1. Initial sync of n records x 10 fields vs raw inserts. */
 	snprintf(plain, sizeof plain, "%s/plain.db", dir);
@@ -372,7 +396,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "bench-sync: initial sync sent %" PRId64
 			    " values, not %" PRId64 "\n", prog.sent_values,
 			    n * NFIELDS);
-			return 1;
+			exit(1);
 		}
 	}
 	for (int k = 0; k < INITIAL_RUNS; k++)
@@ -408,7 +432,7 @@ main(int argc, char **argv)
 			if (prog.rounds != 1 || prog.sent_values != 0) {
 				fprintf(stderr, "bench-sync: idle poll was not one "
 				    "empty request\n");
-				return 1;
+				exit(1);
 			}
 		}
 		client_free(bc);
@@ -422,9 +446,26 @@ main(int argc, char **argv)
 	store_close(a.s);
 	server_stop(srv);
 	store_close(p.s);
+}
+
+int
+main(int argc, char **argv)
+{
+	int only_inc = argc > 1 && strcmp(argv[1], "--incremental") == 0;
+	int64_t n = argc > 1 && !only_inc ? atoll(argv[1]) : 100000;
+	int64_t big = argc > 2 ? atoll(argv[2]) : 1000000;
+	struct server *srv;
+	double r_small, r_big, s_small, s_big, s_hist = 0, bpf;
+
+	snprintf(dir, sizeof dir, "/tmp/fieldsync-bench-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp", NULL);
+	if (!only_inc)
+		initial_and_idle(n);
 
 	/* 3. Incremental: 100 changed records, small and big table. */
-	incremental(1000, HISTORY, &srv, &r_small, &s_small, &s_hist, &bpf);
+	incremental(1000, only_inc ? 0 : HISTORY, &srv, &r_small, &s_small,
+	    &s_hist, &bpf);
 	incremental(big, 0, &srv, &r_big, &s_big, NULL, &bpf);
 	/* Raw SQLite's own big/small, for scale: same rows, same run. */
 	printf("incremental sync of 100 records: 1000-row table %.2f ms "
@@ -432,10 +473,11 @@ main(int argc, char **argv)
 	    "(ratio %.2fx)  big/small %.2f (target <= 1.20; raw updates "
 	    "big/small %.2f)\n", s_small * 1e3, r_small, big, s_big * 1e3,
 	    r_big, s_big / s_small, (s_big / r_big) / (s_small / r_small));
-	printf("incremental sync of 100 records after %d more changes of "
-	    "each: %.2f ms (%.2fx the first rounds; a field's history must "
-	    "not slow its next change)\n", HISTORY, s_hist * 1e3,
-	    s_hist / s_small);
+	if (!only_inc)
+		printf("incremental sync of 100 records after %d more changes "
+		    "of each: %.2f ms (%.2fx the first rounds; a field's "
+		    "history must not slow its next change)\n", HISTORY,
+		    s_hist * 1e3, s_hist / s_small);
 	printf("wire: %.1f bytes of batch per changed field (a ~30-byte text "
 	    "value with its record identity and version)\n", bpf);
 	{

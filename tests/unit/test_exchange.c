@@ -1482,7 +1482,7 @@ test_unmapped_field_ignored(void **state)
 }
 
 /*
- * Many new records in one batch (merge.c writes their records and
+ * Many new records in one batch (merge-pending.c writes their records and
  * "created" rows in multi-row statements): a record that appears twice
  * in the batch, before and after the pending list is written, is created
  * once; rids and "created" rows keep the creation order; a stale row
