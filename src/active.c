@@ -287,14 +287,20 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 	}
 	{
 		sqlite3_stmt *st;
+		struct pairstate before;
 
 		if (store_begin(s, err) == -1)
 			goto out;
+		if (pairstate_load(s, p->pid, &before, err) == -1) {
+			store_rollback(s);
+			goto out;
+		}
 		st = store_prepare(s, "UPDATE _fs_pair_state SET peer_instance "
 		    "= ?2, peer_name = ?3, offset_ms = ?4, peer_catalog = ?5, "
 		    "recv_seq = CASE WHEN peer_epoch IS NOT ?6 THEN 0 ELSE "
 		    "recv_seq END, peer_epoch = ?6 WHERE pid = ?1", err);
 		if (st == NULL) {
+			pairstate_clear(&before);
 			store_rollback(s);
 			goto out;
 		}
@@ -309,12 +315,17 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 		sqlite3_bind_int64(st, 6, epoch);
 		if (store_step_done(s, st, err) == -1) {
 			sqlite3_finalize(st);
+			pairstate_clear(&before);
 			store_rollback(s);
 			goto out;
 		}
 		sqlite3_finalize(st);
-		if (store_commit(s, err) == -1)
+		if (store_commit(s, err) == -1) {
+			pairstate_clear(&before);
 			goto out;
+		}
+		pairstate_log_offset(p->name, &before, pt - (t0 + t1) / 2);
+		pairstate_clear(&before);
 		syncmap_forget(s, p->pid);
 	}
 	if (flows == 0) {
@@ -414,7 +425,7 @@ struct outgoing {
  */
 static int
 apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
-    const struct outgoing *cur, int asked_echo, int *more,
+    const struct outgoing *cur, int asked_echo, int64_t mid_ms, int *more,
     struct sync_progress *prog, struct fs_err *err)
 {
 	struct pairstate ps;
@@ -423,7 +434,8 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	const cJSON *mj, *rj;
 	int64_t ack, cursor, epoch, pending = 0, cursor_mark = 0;
 	int64_t prior = 0, prior_mark = 0, our_to = cur->bo.cursor, mark;
-	int ret = -1, resync, rolled_back = 0;
+	int64_t peer_ms = 0, offset = 0;
+	int ret = -1, resync, rolled_back = 0, moved;
 
 	if (proto_get_i64(resp, "ack", 0, INT64_MAX, &ack, err) == -1 ||
 	    proto_get_i64(resp, "cursor", 0, INT64_MAX, &cursor, err) == -1 ||
@@ -436,6 +448,8 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	    err) == -1 ||
 	    proto_get_i64_opt(resp, "prior", 0, INT64_MAX, &prior, err) == -1 ||
 	    proto_get_i64_opt(resp, "prior_mark", 0, INT64_MAX, &prior_mark,
+	    err) == -1 ||
+	    proto_get_i64_opt(resp, "time_ms", 0, INT64_MAX, &peer_ms,
 	    err) == -1) {
 		char m2[sizeof err->msg];
 
@@ -453,7 +467,12 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	/* Nothing came and no cursor moved: an idle poll writes nothing. */
 	if (pairstate_load(s, p->pid, &ps, err) == -1)
 		return -1;
-	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) == 0 &&
+	/* The peer's clock at the middle of the round trip, minus ours. */
+	if (peer_ms > 0)
+		offset = peer_ms - mid_ms;
+	moved = peer_ms > 0 && pairstate_offset_moved(&ps, offset);
+	if (!moved &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) == 0 &&
 	    ack == ps.sent_seq && cursor == ps.recv_seq &&
 	    cursor_mark == ps.recv_mark && ps.has_peer_epoch &&
 	    epoch == ps.peer_epoch && ps.has_peer_pending &&
@@ -490,7 +509,7 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		int64_t recv = epoch_changed ? 0 : cursor;
 		int64_t recv_mark = epoch_changed ? 0 : cursor_mark;
 		int64_t want = ps.echo_want, give = ps.echo_give;
-		int64_t args[8];
+		int64_t args[10];
 
 		/* The peer has sent everything, ours included. */
 		if (asked_echo && !cJSON_IsTrue(mj))
@@ -526,16 +545,21 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		args[5] = recv_mark;
 		args[6] = want;
 		args[7] = give;
+		args[8] = moved;
+		args[9] = offset;
 		if (pairstate_update(s, p->pid, "sent_seq = ?2, recv_seq = ?3, "
 		    "peer_epoch = ?4, peer_pending = ?5, ambiguous = ambiguous "
-		    "+ ?6, recv_mark = ?7, echo_want = ?8, echo_give = ?9",
-		    args, 8, err) == -1)
+		    "+ ?6, recv_mark = ?7, echo_want = ?8, echo_give = ?9, "
+		    "offset_ms = CASE WHEN ?10 THEN ?11 ELSE offset_ms END",
+		    args, 10, err) == -1)
 			goto out;
 		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed ||
 		    rolled_back || resync;
 	}
 	if (store_commit(s, err) == -1)
 		goto out_nocommit;
+	if (moved)
+		pairstate_log_offset(p->name, &ps, offset);
 	if (rolled_back || resync)
 		log_warn("pairing %s: %s change log is older than the other "
 		    "side last saw (a backup restored?): %s", p->name,
@@ -615,6 +639,7 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	char *id = NULL, *raw = NULL;
 	size_t rlen = 0;
 	int ret = -1, status = 0, rc;
+	int64_t t0, t1;
 
 	buf_init(&body, 0);
 	outgoing_clear(next);
@@ -632,8 +657,10 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	    p->policy, p->interval, ps.recv_seq, ps.recv_mark, cur->from,
 	    ps.echo_want ? "\"echo\":true," : "");
 	buf_add(&body, cur->changes.data, cur->changes.len);
+	t0 = util_now_ms();
 	buf_printf(&body, ",\"to\":\"%" PRId64 "\",\"to_mark\":\"%" PRId64
-	    "\"}", cur->bo.cursor, cur->to_mark);
+	    "\",\"time_ms\":\"%" PRId64 "\"}", cur->bo.cursor, cur->to_mark,
+	    t0);
 	if (cur->bo.more && !(prog->stop != NULL && *prog->stop)) {
 		/* A thread costs more than an idle poll: only when it pays. */
 		call = client_post_start(cl, "/sync/v1/exchange", body.data,
@@ -644,6 +671,7 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	} else
 		rc = client_post(cl, "/sync/v1/exchange", body.data, body.len,
 		    MAX_RESP, &status, &raw, &rlen, err);
+	t1 = util_now_ms();
 	if (rc == -1 || (resp = reply_parse(status, raw, rlen, err)) == NULL)
 		goto out;
 	prog->rounds++;
@@ -651,8 +679,8 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	prog->sent_values += cur->bo.values;
 	if (cJSON_GetArraySize(cJSON_GetObjectItem(resp, "changes")) != 0)
 		outgoing_clear(next);
-	if (apply_response(s, p, resp, cur, ps.echo_want, more, prog,
-	    err) == -1)
+	if (apply_response(s, p, resp, cur, ps.echo_want, t0 + (t1 - t0) / 2,
+	    more, prog, err) == -1)
 		goto out;
 	*more = *more || cur->bo.more;
 	ret = 0;

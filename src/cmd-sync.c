@@ -152,7 +152,7 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	cJSON_ArrayForEach(p, list) {
 		cJSON *ok = cJSON_GetObjectItem(p, "last_ok");
 		cJSON *in = cJSON_GetObjectItem(p, "pending_in");
-		cJSON *off = cJSON_GetObjectItem(p, "clock_offset_ms");
+		cJSON *off = cJSON_GetObjectItem(p, "clock_offset_ms"), *cw;
 
 		printf("%-20s %-7s %-5s %s\n",
 		    cJSON_GetObjectItem(p, "pair")->valuestring,
@@ -171,6 +171,8 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		if (cJSON_IsNumber(off))
 			printf(", clock offset %.0f ms", off->valuedouble);
 		printf("\n");
+		if (cJSON_IsString(cw = cJSON_GetObjectItem(p, "clock_warning")))
+			printf("    warning: %s\n", cw->valuestring);
 	}
 	cJSON_Delete(list);
 	return FS_EXIT_OK;

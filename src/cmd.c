@@ -100,7 +100,7 @@ const struct cmd_entry cmd_table[] = {
 	  "--tls-cert F\tPEM certificate: serve HTTPS\n"
 	  "--tls-key F\tPEM private key of --tls-cert", cmd_serve },
 	{ "status", "[--json]", "show each pairing: green or red and why, "
-	  "last sync, pending changes, conflicts",
+	  "last sync, pending changes, conflicts, clock offset to the peer",
 	  "--json\tmachine-readable output", cmd_status },
 	{ "conflicts", "[--all] [--json]", "list conflicts waiting for review",
 	  "--all\talso list resolved conflicts\n"

@@ -9,6 +9,7 @@
 
 #include "appschema.h"
 #include "changes.h"
+#include "log.h"
 #include "pairing.h"
 #include "pairstate.h"
 #include "util.h"
@@ -210,6 +211,60 @@ pairstate_age_s(const char *iso)
 	    1000.0;
 }
 
+static int64_t
+abs_ms(int64_t v)
+{
+	return v < 0 ? (v == INT64_MIN ? INT64_MAX : -v) : v;
+}
+
+int
+pairstate_offset_moved(const struct pairstate *ps, int64_t offset_ms)
+{
+	if (!ps->has_offset)
+		return 1;
+	/* Both are far below the int64 range: clocks are in milliseconds. */
+	return abs_ms(offset_ms / 2 - ps->offset_ms / 2) >=
+	    FS_CLOCK_MOVED_MS / 2;
+}
+
+int
+pairstate_clock_warning(int64_t offset_ms, char *buf, size_t n)
+{
+	int64_t a = abs_ms(offset_ms), min = a / 60000 + (a % 60000 >= 30000);
+	char span[64];
+
+	buf[0] = '\0';
+	if (a < FS_CLOCK_WARN_MS)
+		return 0;
+	if (min >= 2 * 24 * 60)
+		snprintf(span, sizeof span, "%" PRId64 " days", min / (24 * 60));
+	else if (min >= 60)
+		snprintf(span, sizeof span, "%" PRId64 " h %" PRId64 " min",
+		    min / 60, min % 60);
+	else
+		snprintf(span, sizeof span, "%" PRId64 " min", min);
+	snprintf(buf, n, "the peer's clock is %s %s this machine's: edits "
+	    "that clash are ordered by these clocks (policy newest) and "
+	    "changes are dated by them; set the wrong clock right (NTP)",
+	    span, offset_ms > 0 ? "ahead of" : "behind");
+	return 1;
+}
+
+void
+pairstate_log_offset(const char *pair, const struct pairstate *ps,
+    int64_t offset_ms)
+{
+	char w[300];
+	int was = ps->has_offset && abs_ms(ps->offset_ms) >= FS_CLOCK_WARN_MS;
+
+	if (pairstate_clock_warning(offset_ms, w, sizeof w)) {
+		if (!was)
+			log_warn("pairing %s: %s", pair, w);
+	} else if (was)
+		log_info("pairing %s: the peer's clock is within %d min of "
+		    "this machine's again", pair, FS_CLOCK_WARN_MS / 60000);
+}
+
 static void
 add_str(cJSON *o, const char *k, const char *v)
 {
@@ -301,6 +356,13 @@ pairstate_status(struct store *s, struct fs_err *err)
 			    (double)ps.offset_ms);
 		else
 			cJSON_AddNullToObject(o, "clock_offset_ms");
+		{
+			char w[300];
+
+			add_str(o, "clock_warning", ps.has_offset &&
+			    pairstate_clock_warning(ps.offset_ms, w, sizeof w) ?
+			    w : NULL);
+		}
 		add_str(o, "peer_instance", ps.peer_instance);
 		add_str(o, "peer_name", ps.peer_name);
 		cJSON_AddItemToArray(arr, o);

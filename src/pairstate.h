@@ -8,6 +8,7 @@
 #ifndef FS_PAIRSTATE_H
 #define FS_PAIRSTATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
@@ -40,6 +41,24 @@ int pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err);
 double pairstate_age_s(const char *iso);
 /* Health columns are refreshed at most this often when nothing changed. */
 #define FS_STATE_REFRESH_S 5.0
+/*
+ * The clocks of two instances further apart than this get a warning:
+ * "newest" orders clashing edits by them, and the change log dates
+ * changes by them (fieldsync(1), STATUS).
+ */
+#define FS_CLOCK_WARN_MS (5 * 60 * 1000)
+/* A measured offset is written again only when it moved this much. */
+#define FS_CLOCK_MOVED_MS 1000
+/* Whether offset_ms (the peer's clock minus ours) should be stored. */
+int pairstate_offset_moved(const struct pairstate *ps, int64_t offset_ms);
+/*
+ * The warning for a clock offset into buf; 0 (and "") when the clocks
+ * are close enough.
+ */
+int pairstate_clock_warning(int64_t offset_ms, char *buf, size_t n);
+/* Log the warning when a newly stored offset crosses FS_CLOCK_WARN_MS. */
+void pairstate_log_offset(const char *pair, const struct pairstate *ps,
+    int64_t offset_ms);
 /* Open conflicts of a pairing. */
 int64_t pairstate_open_conflicts(struct store *s, int64_t pid);
 /*

@@ -225,8 +225,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	const char *instance, *policy;
 	char *id = NULL;
 	int64_t since, from, to, interval = 0, recv, recv_mark;
-	int64_t since_mark = 0, to_mark = 0, mark;
-	int ret = -1, in_tx = 0, gap, idle, echo = 0, resync = 0;
+	int64_t since_mark = 0, to_mark = 0, mark, peer_ms = 0, offset = 0;
+	int ret = -1, in_tx = 0, gap, idle, echo = 0, resync = 0, moved;
 	const cJSON *ej;
 	char now[64];
 
@@ -257,7 +257,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	    err) == -1 ||
 	    proto_get_i64_opt(req, "since_mark", 0, INT64_MAX, &since_mark,
 	    err) == -1 ||
-	    proto_get_i64_opt(req, "to_mark", 0, INT64_MAX, &to_mark, err) == -1)
+	    proto_get_i64_opt(req, "to_mark", 0, INT64_MAX, &to_mark,
+	    err) == -1 ||
+	    proto_get_i64_opt(req, "time_ms", 0, INT64_MAX, &peer_ms,
+	    err) == -1)
 		goto out;
 	if ((ej = cJSON_GetObjectItemCaseSensitive(req, "echo")) != NULL) {
 		if (!cJSON_IsBool(ej)) {
@@ -276,6 +279,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
+	/* The active's clock when it sent, minus ours now (a little late). */
+	if (peer_ms > 0)
+		offset = peer_ms - util_now_ms();
+	moved = peer_ms > 0 && pairstate_offset_moved(&ps, offset);
 	recv = ps.recv_seq;
 	recv_mark = ps.recv_mark;
 	gap = from > recv;
@@ -324,8 +331,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		goto out;
 	{
 		int64_t pending = changes_pending(s, p->pid, bo.cursor, NULL);
-		int64_t args[6] = { recv, since, pending, interval,
-		    ms.ambiguous, recv_mark };
+		int64_t args[8] = { recv, since, pending, interval,
+		    ms.ambiguous, recv_mark, moved, offset };
 
 		buf_printf(out, ",\"cursor\":\"%" PRId64 "\",\"cursor_mark\":"
 		    "\"%" PRId64 "\",\"more\":%s,%s"
@@ -336,7 +343,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    ps.map_epoch, util_now_ms(), pending, ms.applied,
 		    ms.conflicts);
 		/* An idle poll writes nothing, but now and then the time. */
-		idle = ms.records == 0 && recv == ps.recv_seq &&
+		idle = !moved && ms.records == 0 && recv == ps.recv_seq &&
 		    recv_mark == ps.recv_mark && !resync &&
 		    since == ps.sent_seq && ps.has_peer_pending &&
 		    pending == ps.peer_pending && (interval == 0 ||
@@ -346,7 +353,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		if (!idle && pairstate_update(s, p->pid, "recv_seq = ?2, "
 		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
 		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
-		    "ambiguous + ?6, recv_mark = ?7", args, 6, err) == -1)
+		    "ambiguous + ?6, recv_mark = ?7, offset_ms = CASE WHEN ?8 "
+		    "THEN ?9 ELSE offset_ms END", args, 8, err) == -1)
 			goto out;
 	}
 	store_now_iso(now);
@@ -372,6 +380,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		goto out;
 	}
 	in_tx = 0;
+	if (moved)
+		pairstate_log_offset(pair, &ps, offset);
 	ret = 0;
 out:
 	if (in_tx)

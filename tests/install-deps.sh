@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 PKGS="build-essential autoconf automake pkg-config mandoc sqlite3 \
 python3 libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
-libcjson-dev libgnutls28-dev libcmocka-dev curl valgrind openssl"
+libcjson-dev libgnutls28-dev libcmocka-dev curl valgrind openssl \
+faketime"
 if [ "${FIELDSYNC_BROWSER_TESTS:-1}" = 1 ]; then
 	PKGS="$PKGS chromium"
 	# Node may come from elsewhere (its own npm included): only what is

@@ -88,6 +88,16 @@
     return d.toLocaleString();
   }
 
+  /* The peer's clock minus ours, as the card shows it. */
+  function fmtOffset(ms) {
+    var a = Math.abs(ms), d, s, m;
+    if (a < 1000) return t("clock_in_step");
+    if (a < 59950) d = (a / 1000).toFixed(1) + " s";
+    else if (a < 3599500) { s = Math.round(a / 1000); d = Math.floor(s / 60) + " min " + s % 60 + " s"; }
+    else { m = Math.round(a / 60000); d = Math.floor(m / 60) + " h " + m % 60 + " min"; }
+    return t(ms > 0 ? "clock_ahead" : "clock_behind", { d: d });
+  }
+
   function stopTimers() {
     state.timers.forEach(function (x) { clearInterval(x); clearTimeout(x); });
     state.timers = [];
@@ -261,8 +271,10 @@
       [t("label_last_sync"), fmtTime(s.last_ok)],
       [t("label_pending_out"), String(s.pending_out !== undefined ? s.pending_out : "?")],
       [t("label_pending_in"), s.pending_in === null || s.pending_in === undefined ? t("unknown") : String(s.pending_in)],
-      [t("label_conflicts"), s.conflicts ? h("a", { href: "#/conflicts", text: String(s.conflicts) }) : "0"]
+      [t("label_conflicts"), s.conflicts ? h("a", { href: "#/conflicts", text: String(s.conflicts) }) : "0"],
+      typeof s.clock_offset_ms === "number" ? [t("label_clock"), fmtOffset(s.clock_offset_ms)] : null
     ]));
+    if (s.clock_warning) add(c.body, h("p", { cls: "warn-text clock-warning", text: s.clock_warning }));
     var actions = h("div", { cls: "actions" });
     if (active) {
       add(actions, h("button", { cls: "primary sync-now", text: t("pairing_sync"),

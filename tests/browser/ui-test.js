@@ -54,6 +54,20 @@ function fsync(db, ...args) {
   return execFileSync(FIELDSYNC, ["-d", db, ...args], { encoding: "utf8" });
 }
 
+/*
+ * The same with the process's clock moved by offset ("+2h"): libfaketime
+ * preloaded (before the sanitizers' runtime, which must be told).
+ */
+function fsyncSkewed(offset, db, ...args) {
+  const dirs = fs.readdirSync("/usr/lib").map((d) => path.join("/usr/lib", d, "faketime", "libfaketimeMT.so.1"));
+  const lib = dirs.find((f) => fs.existsSync(f));
+  expect(lib, "libfaketime is not installed (tests/install-deps.sh installs faketime)");
+  const env = Object.assign({}, process.env, { LD_PRELOAD: lib, FAKETIME: offset,
+    FAKETIME_DONT_FAKE_MONOTONIC: "1",
+    ASAN_OPTIONS: [process.env.ASAN_OPTIONS, "verify_asan_link_order=0"].filter(Boolean).join(":") });
+  return execFileSync(FIELDSYNC, ["-d", db, ...args], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+}
+
 /* An instance: database, admin password, and its serve process. */
 async function instance(name, rows) {
   const db = path.join(work, name + ".db");
@@ -407,6 +421,23 @@ async function main() {
     expect(await A.locator("#accept-all").count() === 0, "accept-all still shown");
     await A.click("#nav-pairings");
     await A.waitForSelector(card("branch1") + " .light.green");
+
+    step = "a peer whose clock is two hours off: both cards say so, until it is right";
+    log(step);
+    /* A cron "sync" on a branch machine whose clock is two hours ahead. */
+    fsyncSkewed("+2h", branch.db, "sync");
+    await A.waitForSelector(card("branch1") + " .clock-warning", { timeout: 15000 });
+    const aText = await A.textContent(card("branch1"));
+    expect(/2 h 0 min ahead/.test(aText) && /clock is 2 h 0 min ahead of this machine/.test(aText),
+      "head office card: " + aText);
+    await B.click("#nav-pairings");
+    await B.waitForSelector(card("branch1") + " .clock-warning", { timeout: 15000 });
+    const bText = await B.textContent(card("branch1"));
+    expect(/2 h 0 min behind/.test(bText), "branch card: " + bText);
+    await snap(A, "17-pairing-clock-warning");
+    fsync(branch.db, "sync");
+    await A.waitForSelector(card("branch1") + " .clock-warning", { state: "detached", timeout: 15000 });
+    await B.waitForSelector(card("branch1") + " .clock-warning", { state: "detached", timeout: 15000 });
 
     step = "log out";
     log(step);

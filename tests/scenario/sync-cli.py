@@ -345,6 +345,7 @@ STATUS_KEYS = {
     "last_error": (STR, NONE), "error_kind": (STR, NONE),
     "pending_out": NUM, "pending_in": (NUM, NONE), "conflicts": NUM,
     "ambiguous_matches": NUM, "clock_offset_ms": (NUM, NONE),
+    "clock_warning": (STR, NONE),
     "peer_instance": (STR, NONE), "peer_name": (STR, NONE),
 }
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

@@ -235,12 +235,22 @@ class Instance:
             c.close()
 
     # --- the daemon ------------------------------------------------------
-    def serve(self, port=0, timeout=30):
-        """Start "fieldsync serve" on 127.0.0.1:port; return the Proc."""
+    def serve(self, port=0, timeout=30, env=None):
+        """Start "fieldsync serve" on 127.0.0.1:port; return the Proc.
+
+        env: more environment for it, e.g. libfaketime's LD_PRELOAD.
+        """
         expect(self.server is None or not self.server.alive(),
                "%s: already serving" % self.name)
         e = dict(os.environ)
         e.pop("FIELDSYNC_DB", None)
+        if env:
+            e.update(env)
+            if "LD_PRELOAD" in env:
+                # The preloaded library comes before ASan's runtime.
+                e["ASAN_OPTIONS"] = ":".join(filter(None, [
+                    e.get("ASAN_OPTIONS", ""),
+                    "verify_asan_link_order=0"]))
         logf = open(self.log, "ab")
         logf.write(("--- %s: serve on port %s at %.3f\n" % (
             self.name, port or "any", time.time())).encode())
@@ -281,13 +291,13 @@ class Instance:
         self.port = proc.port
         return proc
 
-    def restart(self, timeout=30):
+    def restart(self, timeout=30, env=None):
         """Serve again on the port the instance had (after a kill)."""
         expect(self.port is not None, "%s never served" % self.name)
         deadline = now() + timeout
         while True:
             try:
-                return self.serve(self.port)
+                return self.serve(self.port, env=env)
             except Failure:
                 # The port may linger for a moment after a SIGKILL.
                 if now() > deadline:

@@ -1335,6 +1335,13 @@ test_request_shape_refused(void **state)
 		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
 		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"echo\":1,"
 		    "\"origins\":[],\"changes\":[]}",
+		/* the active side's clock */
+		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
+		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"time_ms\":"
+		    "\"-5\",\"origins\":[],\"changes\":[]}",
+		"{\"protocol\":1,\"instance\":\"@I\",\"policy\":\"newest\","
+		    "\"since\":\"0\",\"from\":\"0\",\"to\":\"0\",\"time_ms\":"
+		    "[],\"origins\":[],\"changes\":[]}",
 	};
 	static const char *const bad_ids[] = { "", "abc",
 	    "0123456789abcdef0123456789abcdeg",
