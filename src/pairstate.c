@@ -222,7 +222,7 @@ pairstate_offset_moved(const struct pairstate *ps, int64_t offset_ms)
 {
 	if (!ps->has_offset)
 		return 1;
-	/* Both are far below the int64 range: clocks are in milliseconds. */
+	/* Halves: a peer's time_ms may be anything up to INT64_MAX. */
 	return abs_ms(offset_ms / 2 - ps->offset_ms / 2) >=
 	    FS_CLOCK_MOVED_MS / 2;
 }
