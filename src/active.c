@@ -44,6 +44,8 @@ active_error_kind(int code)
 		return "map mismatch";
 	case FS_EPROTO:
 		return "protocol";
+	case FS_EBUSY:
+		return "busy";
 	default:
 		return "error";
 	}
@@ -108,6 +110,9 @@ http_error(int status, const char *resp, struct fs_err *err)
 	case 409:
 		code = strncmp(msg, "hello first", 11) == 0 ? FS_EAGAIN_HELLO :
 		    FS_EPROTO;
+		break;
+	case 503:	/* its database is locked by another program */
+		code = FS_EBUSY;
 		break;
 	default:
 		code = FS_EPROTO;
@@ -774,9 +779,17 @@ record:
 	else {
 		if (err && err->code == FS_EAGAIN_HELLO)
 			err->code = FS_EPROTO;
+		/*
+		 * When the lock that failed the pass is on this database, the
+		 * record would wait for it as long again: try briefly.
+		 */
+		if (err && err->code == FS_EBUSY)
+			sqlite3_busy_timeout(s->db, 1000);
 		pairstate_record(s, p->pid, err ?
 		    active_error_kind(err->code) : "error", err ? err->msg :
 		    "failed", NULL);
+		if (err && err->code == FS_EBUSY)
+			sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	}
 	return ret;
 }

@@ -38,8 +38,11 @@ void
 passive_record_failure(struct store *s, const char *pair,
     const struct fs_err *e)
 {
-	struct pairing *p = passive_pair(s, pair, NULL);
+	struct pairing *p;
 
+	if (e->code == FS_EBUSY)
+		return;	/* writing it down would wait for the lock again */
+	p = passive_pair(s, pair, NULL);
 	if (p != NULL)
 		(void)pairstate_record(s, p->pid, "error", e->msg, NULL);
 	pairing_free(p);

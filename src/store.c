@@ -24,6 +24,13 @@ static const char SQL_META_SET[] =
 int
 store_dberr(struct store *s, struct fs_err *err, const char *what)
 {
+	int rc = s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_ERROR;
+
+	/* Another program's write transaction outlasted our wait. */
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return fs_err_set(err, FS_EBUSY, "%s: the database is locked: "
+		    "another program has held a write transaction on it for "
+		    "over %d s", what, STORE_BUSY_MS / 1000);
 	return fs_err_set(err, FS_EDB, "%s: %s", what,
 	    s->db ? sqlite3_errmsg(s->db) : "no database");
 }
@@ -107,7 +114,7 @@ store_open(const char *path, struct fs_err *err)
 		return NULL;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	/* Reading the schema proves the file is a database (first:
 	 * some pragmas below read the file and would fail less clearly). */
 	if (store_exec(s, "SELECT count(*) FROM sqlite_schema", NULL) == -1) {
@@ -162,8 +169,13 @@ store_exec(struct store *s, const char *sql, struct fs_err *err)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fs_err_set(err, FS_EDB, "%s", msg ? msg : "SQL error");
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+			store_dberr(s, err, "cannot write");
+		else
+			fs_err_set(err, FS_EDB, "%s", msg ? msg : "SQL error");
 		sqlite3_free(msg);
 		return -1;
 	}

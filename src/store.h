@@ -38,6 +38,11 @@ struct store {
 	void (*maps_free)(void *);
 };
 
+/*
+ * How long a statement waits for another program's write transaction
+ * before it fails with FS_EBUSY.
+ */
+#define STORE_BUSY_MS 10000
 struct store *store_open(const char *path, struct fs_err *err);
 void store_close(struct store *s);
 

@@ -19,17 +19,26 @@ Proves:
    so it makes a handful of attempts, not one per second;
  - after the passive returns, everything piled up on both sides flows,
    the status is green again and the daemon logs that it reconnected.
+
+locked_by_app: the app holds a write transaction (sqlite3 module) for
+longer than fieldsync waits, first on the passive side, then on the
+active side.  The pass fails after one wait, not two, with exit 1 and
+one line saying "busy" and that another program holds the database
+(the passive answers 503); the status is red with kind "busy"; nothing
+is half applied, and once the app commits the next pass brings
+everything.
 """
 
 import os
 import socket
+import sqlite3
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from synclib import (eq, expect, now, pair, run, same_rows,  # noqa: E402
-                     wait_for)
+                     settle, wait_for)
 
 T = "customers"
 COLS = ["name", "phone", "email", "fs_status", "fs_added"]
@@ -149,5 +158,58 @@ def outage(env):
              now() - t_back))
 
 
+def locked_by_app(env):
+    """The app holds a write transaction longer than fieldsync waits."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.execute("INSERT INTO customers(name) VALUES ('first')")
+    settle(br)
+
+    # On the passive side: the pass fails after one wait, as "busy".
+    app = sqlite3.connect(hq.db, isolation_level=None)
+    app.execute("BEGIN IMMEDIATE")
+    app.execute("INSERT INTO customers(name) VALUES ('held on hq')")
+    br.execute("INSERT INTO customers(name) VALUES ('from branch')")
+    t0 = now()
+    r = br.run("sync", check=False, timeout=60)
+    took = now() - t0
+    err = r.stderr.decode().strip().splitlines()
+    expect(r.returncode == 1 and len(err) == 1 and
+           "b1: busy: peer answered 503" in err[0] and
+           "another program has held a write transaction" in err[0],
+           "sync with hq locked: exit %d, stderr %r" % (r.returncode, err))
+    expect(took < 16, "sync with hq locked took %.1f s (one wait is 10 s)"
+           % took)
+    st = br.status("b1")
+    eq((st["state"], st["error_kind"]), ("red", "busy"), "branch status")
+    expect(hq.server.alive(), "hq's daemon died")
+    app.execute("COMMIT")
+    app.close()
+    eq(hq.count(T), 2, "records on hq after its app's commit")
+    settle(br)
+    expect(same_rows(hq, br, T, COLS), "rows differ after the lock")
+    eq(br.status("b1")["state"], "green", "branch status after")
+
+    # On the active side: the same, for its own database.
+    app = sqlite3.connect(br.db, isolation_level=None)
+    app.execute("BEGIN IMMEDIATE")
+    t0 = now()
+    r = br.run("sync", check=False, timeout=60)
+    took = now() - t0
+    app.execute("ROLLBACK")
+    app.close()
+    err = r.stderr.decode().strip().splitlines()
+    expect(r.returncode == 1 and len(err) == 1 and "b1: busy: " in err[0]
+           and "peer answered" not in err[0] and
+           "the database is locked" in err[0],
+           "sync with the branch locked: exit %d, stderr %r" % (
+               r.returncode, err))
+    expect(took < 16, "sync with the branch locked took %.1f s" % took)
+    hq.execute("UPDATE customers SET phone = '2' WHERE name = 'first'")
+    settle(br)
+    expect(same_rows(hq, br, T, COLS), "rows differ at the end")
+
+
 if __name__ == "__main__":
-    run([outage], budget=110)
+    run([outage, locked_by_app], budget=160)
