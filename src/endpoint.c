@@ -51,7 +51,7 @@ endpoint_sync(struct store *s, const struct http_request *req,
 {
 	struct fs_err err;
 	struct buf out;
-	int r;
+	int r, hello;
 
 	fs_err_clear(&err);
 	if (strcmp(req->method, "POST") != 0) {
@@ -63,19 +63,26 @@ endpoint_sync(struct store *s, const struct http_request *req,
 		http_response_error(resp, 401, "authentication required");
 		return;
 	}
-	buf_init(&out, 0);
-	if (strcmp(req->path, "/sync/v1/hello") == 0)
-		r = passive_hello(s, req->auth_user, req->body, req->body_len,
-		    &out, &err);
-	else if (strcmp(req->path, "/sync/v1/exchange") == 0)
-		r = passive_exchange(s, req->auth_user, req->body,
-		    req->body_len, &out, &err);
-	else {
-		buf_free(&out);
+	hello = strcmp(req->path, "/sync/v1/hello") == 0;
+	if (!hello && strcmp(req->path, "/sync/v1/exchange") != 0) {
 		http_response_error(resp, 404, "no such endpoint: use "
 		    "/sync/v1/hello or /sync/v1/exchange");
 		return;
 	}
+	buf_init(&out, 0);
+	/*
+	 * This thread serves every request, the web UI's too: behind an
+	 * app's long write transaction it waits briefly and answers 503;
+	 * the active side tries again at its next pass.
+	 */
+	sqlite3_busy_timeout(s->db, ENDPOINT_BUSY_MS);
+	if (hello)
+		r = passive_hello(s, req->auth_user, req->body, req->body_len,
+		    &out, &err);
+	else
+		r = passive_exchange(s, req->auth_user, req->body,
+		    req->body_len, &out, &err);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (r == -1) {
 		buf_free(&out);
 		if (endpoint_status(err.code) >= 500)

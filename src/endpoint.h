@@ -11,6 +11,13 @@
 #include "server.h"
 #include "store.h"
 
+/*
+ * How long a sync request waits for another program's write transaction
+ * before it is answered 503 (shorter than STORE_BUSY_MS: one thread
+ * serves every request).
+ */
+#define ENDPOINT_BUSY_MS 2000
+
 /* server_config.ha1_lookup for passive pairings of store s (ctx). */
 int endpoint_ha1_lookup(struct store *s, const char *user,
     unsigned char ha1[32]);

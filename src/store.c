@@ -29,8 +29,8 @@ store_dberr(struct store *s, struct fs_err *err, const char *what)
 	/* Another program's write transaction outlasted our wait. */
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return fs_err_set(err, FS_EBUSY, "%s: the database is locked: "
-		    "another program has held a write transaction on it for "
-		    "over %d s", what, STORE_BUSY_MS / 1000);
+		    "another program is holding a write transaction on it",
+		    what);
 	return fs_err_set(err, FS_EDB, "%s: %s", what,
 	    s->db ? sqlite3_errmsg(s->db) : "no database");
 }
