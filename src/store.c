@@ -168,7 +168,6 @@ int
 store_exec(struct store *s, const char *sql, struct fs_err *err)
 {
 	char *msg = NULL;
-
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {

@@ -52,15 +52,17 @@ def near(v, want, slack, what):
            "%s: %r, expected %d +- %d" % (what, v, want, slack))
 
 
-def hq_status(hq):
-    return hq.status("b1")
+def paired(env, offset):
+    """hq serving with its clock moved by offset, and its active branch."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    hq.serve(env=faketime(offset))
+    pair(hq, br, "b1", COLS)
+    return hq, br
 
 
 def skewed(env):
-    hq = env.instance("hq")
-    br = env.instance("branch")
-    hq.serve(env=faketime("+2h"))
-    pair(hq, br, "b1", COLS)
+    hq, br = paired(env, "+2h")
     hq.execute("INSERT INTO customers(name) VALUES ('from hq')")
     br.execute("INSERT INTO customers(name) VALUES ('from branch')")
     # The pass succeeds and says it once on stderr (cron mails it once).
@@ -79,7 +81,7 @@ def skewed(env):
     w = st["clock_warning"]
     expect(w and "2 h 0 min ahead of this machine's" in w,
            "branch warning %r" % w)
-    st = hq_status(hq)
+    st = hq.status("b1")
     near(st["clock_offset_ms"], -2 * HOUR, 60000, "hq offset")
     w = st["clock_warning"]
     expect(w and "2 h 0 min behind this machine's" in w,
@@ -107,7 +109,7 @@ def skewed(env):
     st = br.status("b1")
     near(st["clock_offset_ms"], 0, 5000, "branch offset after")
     eq(st["clock_warning"], None, "branch warning after")
-    st = hq_status(hq)
+    st = hq.status("b1")
     near(st["clock_offset_ms"], 0, 5000, "hq offset after")
     eq(st["clock_warning"], None, "hq warning after")
     expect("warning" not in br.fs("status"), "text status still warns")
@@ -116,16 +118,13 @@ def skewed(env):
 
 
 def small_skew(env):
-    hq = env.instance("hq")
-    br = env.instance("branch")
-    hq.serve(env=faketime("+90s"))
-    pair(hq, br, "b1", COLS)
+    hq, br = paired(env, "+90s")
     br.execute("INSERT INTO customers(name) VALUES ('x')")
     sync_ok(br)
     st = br.status("b1")
     near(st["clock_offset_ms"], 90000, 20000, "branch offset")
     eq(st["clock_warning"], None, "branch warning")
-    st = hq_status(hq)
+    st = hq.status("b1")
     near(st["clock_offset_ms"], -90000, 20000, "hq offset")
     eq(st["clock_warning"], None, "hq warning")
     expect("clock is" not in hq.log_text(), "hq logged a small skew")
