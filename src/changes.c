@@ -477,7 +477,7 @@ changes_mark(struct store *s, int64_t seq, struct fs_err *err)
 int64_t
 changes_floor(struct store *s, int64_t seq, int64_t mark, struct fs_err *err)
 {
-	sqlite3_stmt *st = store_prepare(s, SQL_FLOOR, err);
+	sqlite3_stmt *st = store_stmt(s, SQL_FLOOR, err);
 	int64_t floor = -1;
 
 	if (st == NULL)
@@ -488,6 +488,6 @@ changes_floor(struct store *s, int64_t seq, int64_t mark, struct fs_err *err)
 		floor = sqlite3_column_int64(st, 0);
 	else
 		store_dberr(s, err, "read log floor");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return floor;
 }

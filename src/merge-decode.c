@@ -73,13 +73,6 @@ get_version(const cJSON *h, const cJSON *o, const int64_t *origins,
 	return 0;
 }
 
-static int
-field_known(struct merge_ctx *c, int64_t wire, struct fs_err *err)
-{
-	(void)err;
-	return syncmap_peer_has(c->m, wire);
-}
-
 void
 merge_inrec_free(struct inrec *r)
 {
@@ -126,7 +119,7 @@ merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 	cJSON_ArrayForEach(it, fs) {
 		struct infield *in = &r->in[r->nin];
 		const cJSON *w;
-		int n = cJSON_GetArraySize(it), known;
+		int n = cJSON_GetArraySize(it);
 		int64_t wire;
 
 		if (!cJSON_IsArray(it) || (n != 2 && n != 4))
@@ -140,9 +133,7 @@ merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 			return fs_err_set(err, FS_EINVAL, "a field number must "
 			    "be a positive integer");
 		wire = (int64_t)w->valuedouble;
-		if ((known = field_known(c, wire, err)) == -1)
-			return -1;
-		if (!known)
+		if (!syncmap_peer_has(c->m, wire))
 			return fs_err_set(err, FS_EINVAL, "unknown field number "
 			    "%" PRId64, wire);
 		if (n == 4) {

@@ -21,13 +21,17 @@ static const char SQL_META_SET[] =
     "INSERT INTO _fs_meta(key, value) VALUES (?1, ?2) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
+/* Another program's write transaction outlasted our wait. */
+static int
+locked_out(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
 int
 store_dberr(struct store *s, struct fs_err *err, const char *what)
 {
-	int rc = s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_ERROR;
-
-	/* Another program's write transaction outlasted our wait. */
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+	if (s->db != NULL && locked_out(sqlite3_errcode(s->db)))
 		return fs_err_set(err, FS_EBUSY, "%s: the database is locked: "
 		    "another program is holding a write transaction on it",
 		    what);
@@ -171,7 +175,7 @@ store_exec(struct store *s, const char *sql, struct fs_err *err)
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		if (locked_out(rc))
 			store_dberr(s, err, "cannot write");
 		else
 			fs_err_set(err, FS_EDB, "%s", msg ? msg : "SQL error");
