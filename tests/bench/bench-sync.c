@@ -13,8 +13,8 @@
  * --incremental measures the 100-record syncs only.  Under valgrind
  * --tool=callgrind --instr-atstart=no it counts the instructions of
  * just those syncs (both sides: the passive runs on a thread here) and
- * of the raw updates, one dump each: sync-small, raw-small, sync-big,
- * raw-big (sync-callgrind.sh reads them).
+ * of the raw updates, with a dump after each named sync-small,
+ * raw-small, sync-big or raw-big (sync-callgrind.sh adds them up).
  */
 #include "config.h"
 
@@ -168,12 +168,10 @@ setup_side(struct side *sd, const char *name, int64_t rows, int active,
 	}
 }
 
-static struct store *passive_store;
-
 static int
 lookup(void *ctx, const char *user, unsigned char ha1[32])
 {
-	return endpoint_ha1_lookup(passive_store, user, ha1);
+	return endpoint_ha1_lookup(ctx, user, ha1);
 }
 
 static void
@@ -186,7 +184,7 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 		resp->body_len = 2;
 		return;
 	}
-	endpoint_sync(passive_store, req, resp);
+	endpoint_sync(ctx, req, resp);
 }
 
 static double
@@ -243,108 +241,194 @@ cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The median of v[0..n), n <= 64; v keeps its order (rounds pair up). */
 static double
-median(double *v, int n)
+median(const double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmp_d);
-	return v[n / 2];
+	double c[64];
+
+	memcpy(c, v, (size_t)n * sizeof *c);
+	qsort(c, (size_t)n, sizeof *c, cmp_d);
+	return c[n / 2];
 }
 
 /*
- * Incremental: 100 changed records in a synced pair of `rows` rows.
- * With history > 0, those records are then changed and synced that many
- * times more, and *hist_s is the same measurement again: a field's long
- * history must not slow the sync of its next change.
+ * Incremental: 100 changed records, in a synced pair of a small and of a
+ * big table.  The two pairs are measured in alternating rounds: one
+ * round of each is a few milliseconds apart, so both see the machine in
+ * the same state, and big/small is the median of the rounds' own ratios.
+ * (Measured one table after the other, tens of seconds apart, the ratio
+ * swung with whatever else the machine was doing in between.)
  */
-static void
-incremental(int64_t rows, int history, struct server **srv, double *ratio,
-    double *sync_s, double *hist_s, double *bytes_per_field)
-{
+struct inc_pair {
+	const char *name;	/* "small" or "big": names the callgrind dumps */
+	int64_t rows;
 	struct side a, p;
+	struct server *srv;
+	struct client *cl;
+	char plain[600];	/* the same table, with no fieldsync */
+	double tsync[INC_RUNS], traw[INC_RUNS];
+};
+
+static void
+inc_setup(struct inc_pair *ip, const char *name, int64_t rows)
+{
 	struct server_config cfg;
-	struct client *cl = NULL;
 	struct sync_progress prog;
 	struct fs_err err;
-	char url[128], plain[600];
-	double tsync[INC_RUNS], traw[INC_RUNS];
+	char url[128], pname[64];
 
+	memset(ip, 0, sizeof *ip);
+	ip->name = name;
+	ip->rows = rows;
+	snprintf(pname, sizeof pname, "passive-%s", name);
+	setup_side(&ip->p, pname, 0, 0, NULL);
 	memset(&cfg, 0, sizeof cfg);
-	setup_side(&p, "passive", 0, 0, NULL);
-	passive_store = p.s;
 	cfg.listen = "127.0.0.1:0";
 	cfg.max_body = (size_t)256 << 20;
 	cfg.digest_prefix = "/sync/";
 	cfg.ha1_lookup = lookup;
 	cfg.handle = handle;
-	if ((*srv = server_start(&cfg, &err)) == NULL)
+	cfg.ctx = ip->p.s;
+	if ((ip->srv = server_start(&cfg, &err)) == NULL)
 		die("server", &err);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/", server_port(*srv));
-	setup_side(&a, "active", rows, 1, url);
-	sync_once(&a, &cl, &prog);	/* initial, not measured here */
-	snprintf(plain, sizeof plain, "%s/plain-%" PRId64 ".db", dir, rows);
-	make_db(plain, rows, NULL);
-	for (int k = 0; k < INC_RUNS; k++) {
-		/* Same 100 updates through the app on the enrolled side. */
-		raw_updates(a.path, 100, rows);
-		CALLGRIND_START_INSTRUMENTATION;
-		tsync[k] = sync_once(&a, &cl, &prog);
-		CALLGRIND_STOP_INSTRUMENTATION;
-		if (prog.sent_values != 100) {
-			fprintf(stderr, "bench-sync: expected 100 values, sent "
-			    "%" PRId64 "\n", prog.sent_values);
-			exit(1);
-		}
-		traw[k] = raw_updates(plain, 100, rows);
-	}
-	*sync_s = median(tsync, INC_RUNS);
-	*ratio = *sync_s / median(traw, INC_RUNS);
-	if (RUNNING_ON_VALGRIND) {
-		/* The same raw updates again, counted on their own. */
-		CALLGRIND_DUMP_STATS_AT(rows == 1000 ? "sync-small" :
-		    "sync-big");
-		for (int k = 0; k < INC_RUNS; k++) {
-			CALLGRIND_START_INSTRUMENTATION;
-			raw_updates(plain, 100, rows);
-			CALLGRIND_STOP_INSTRUMENTATION;
-		}
-		CALLGRIND_DUMP_STATS_AT(rows == 1000 ? "raw-small" : "raw-big");
-	}
-	for (int k = 0; k < history; k++) {
-		raw_updates(a.path, 100, rows);
-		sync_once(&a, &cl, &prog);
-	}
-	for (int k = 0; k < INC_RUNS && history > 0; k++) {
-		raw_updates(a.path, 100, rows);
-		tsync[k] = sync_once(&a, &cl, &prog);
-	}
-	if (history > 0)
-		*hist_s = median(tsync, INC_RUNS);
-	/* Wire bytes: the batch those 100 changes make, per field. */
-	{
-		struct pairing *pr = pairing_get(a.s, "bench", &err);
-		struct pairstate ps;
-		struct syncmap *m;
-		struct batch_out bo;
-		struct buf out;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/", server_port(ip->srv));
+	snprintf(pname, sizeof pname, "active-%s", name);
+	setup_side(&ip->a, pname, rows, 1, url);
+	sync_once(&ip->a, &ip->cl, &prog);	/* initial, not measured here */
+	snprintf(ip->plain, sizeof ip->plain, "%s/plain-%s.db", dir, name);
+	make_db(ip->plain, rows, NULL);
+}
 
-		raw_updates(a.path, 100, rows);
-		buf_init(&out, 0);
-		if (pr == NULL || pairstate_load(a.s, pr->pid, &ps, &err) == -1 ||
-		    (m = syncmap_load(a.s, pr, &err)) == NULL ||
-		    changes_build(a.s, m, ps.sent_seq, 0, (size_t)4 << 20, &out, &bo,
-		    &err) == -1)
-			die("batch", &err);
-		*bytes_per_field = (double)out.len / (double)bo.values;
-		buf_free(&out);
-		syncmap_free(m);
-		pairstate_clear(&ps);
-		pairing_free(pr);
+/* One round: the app changes 100 records, then the sync; raw updates. */
+static void
+inc_round(struct inc_pair *ip, int k)
+{
+	struct sync_progress prog;
+	char dump[32];
+
+	raw_updates(ip->a.path, 100, ip->rows);
+	CALLGRIND_START_INSTRUMENTATION;
+	ip->tsync[k] = sync_once(&ip->a, &ip->cl, &prog);
+	CALLGRIND_STOP_INSTRUMENTATION;
+	snprintf(dump, sizeof dump, "sync-%s", ip->name);
+	CALLGRIND_DUMP_STATS_AT(dump);
+	if (prog.sent_values != 100) {
+		fprintf(stderr, "bench-sync: expected 100 values, sent "
+		    "%" PRId64 "\n", prog.sent_values);
+		exit(1);
 	}
-	client_free(cl);
-	store_close(a.s);
-	server_stop(*srv);
-	*srv = NULL;
-	store_close(p.s);
+	CALLGRIND_START_INSTRUMENTATION;
+	ip->traw[k] = raw_updates(ip->plain, 100, ip->rows);
+	CALLGRIND_STOP_INSTRUMENTATION;
+	snprintf(dump, sizeof dump, "raw-%s", ip->name);
+	CALLGRIND_DUMP_STATS_AT(dump);
+}
+
+/*
+ * The same 100 records changed and synced `history` times more, then
+ * measured again: a field's long history must not slow the sync of its
+ * next change.
+ */
+static double
+inc_history(struct inc_pair *ip, int history)
+{
+	struct sync_progress prog;
+	double t[INC_RUNS];
+
+	for (int k = 0; k < history; k++) {
+		raw_updates(ip->a.path, 100, ip->rows);
+		sync_once(&ip->a, &ip->cl, &prog);
+	}
+	for (int k = 0; k < INC_RUNS; k++) {
+		raw_updates(ip->a.path, 100, ip->rows);
+		t[k] = sync_once(&ip->a, &ip->cl, &prog);
+	}
+	return median(t, INC_RUNS);
+}
+
+/* Wire bytes: the batch 100 changed records make, per field. */
+static double
+inc_wire(struct inc_pair *ip)
+{
+	struct pairing *pr;
+	struct pairstate ps;
+	struct syncmap *m;
+	struct batch_out bo;
+	struct buf out;
+	struct fs_err err;
+	double bpf;
+
+	raw_updates(ip->a.path, 100, ip->rows);
+	buf_init(&out, 0);
+	if ((pr = pairing_get(ip->a.s, "bench", &err)) == NULL ||
+	    pairstate_load(ip->a.s, pr->pid, &ps, &err) == -1 ||
+	    (m = syncmap_load(ip->a.s, pr, &err)) == NULL ||
+	    changes_build(ip->a.s, m, ps.sent_seq, 0, (size_t)4 << 20, &out,
+	    &bo, &err) == -1)
+		die("batch", &err);
+	bpf = (double)out.len / (double)bo.values;
+	buf_free(&out);
+	syncmap_free(m);
+	pairstate_clear(&ps);
+	pairing_free(pr);
+	return bpf;
+}
+
+static void
+inc_teardown(struct inc_pair *ip)
+{
+	client_free(ip->cl);
+	store_close(ip->a.s);
+	server_stop(ip->srv);
+	store_close(ip->p.s);
+}
+
+/* The median over rounds of x[k] / y[k]. */
+static double
+median_ratio(const double *x, const double *y, int n)
+{
+	double r[INC_RUNS];
+
+	for (int k = 0; k < n; k++)
+		r[k] = x[k] / y[k];
+	return median(r, n);
+}
+
+static void
+incremental(int64_t big, int history)
+{
+	struct inc_pair sm, bg;
+	double s_small, s_hist, bpf;
+
+	inc_setup(&sm, "small", 1000);
+	inc_setup(&bg, "big", big);
+	for (int k = 0; k < INC_RUNS; k++) {
+		inc_round(&sm, k);
+		inc_round(&bg, k);
+	}
+	s_small = median(sm.tsync, INC_RUNS);
+	printf("incremental sync of 100 records (medians of %d alternating "
+	    "rounds): 1000-row table %.2f ms (ratio %.2fx vs raw updates)  "
+	    "%" PRId64 "-row table %.2f ms (ratio %.2fx)  big/small %.2f "
+	    "(target <= 1.20; raw updates big/small %.2f)\n", INC_RUNS,
+	    s_small * 1e3, median_ratio(sm.tsync, sm.traw, INC_RUNS), big,
+	    median(bg.tsync, INC_RUNS) * 1e3,
+	    median_ratio(bg.tsync, bg.traw, INC_RUNS),
+	    median_ratio(bg.tsync, sm.tsync, INC_RUNS),
+	    median_ratio(bg.traw, sm.traw, INC_RUNS));
+	inc_teardown(&bg);
+	if (history > 0) {
+		s_hist = inc_history(&sm, history);
+		printf("incremental sync of 100 records after %d more changes "
+		    "of each: %.2f ms (%.2fx the first rounds; a field's "
+		    "history must not slow its next change)\n", history,
+		    s_hist * 1e3, s_hist / s_small);
+	}
+	bpf = inc_wire(&sm);
+	printf("wire: %.1f bytes of batch per changed field (a ~30-byte text "
+	    "value with its record identity and version)\n", bpf);
+	inc_teardown(&sm);
 }
 
 /* 1. Initial sync of n records x 10 fields; 2. idle polls. */
@@ -379,13 +463,13 @@ initial_and_idle(int64_t n)
 			store_close(p.s);
 		}
 		setup_side(&p, "passive", 0, 0, NULL);
-		passive_store = p.s;
 		memset(&cfg, 0, sizeof cfg);
 		cfg.listen = "127.0.0.1:0";
 		cfg.max_body = (size_t)256 << 20;
 		cfg.digest_prefix = "/sync/";
 		cfg.ha1_lookup = lookup;
 		cfg.handle = handle;
+		cfg.ctx = p.s;
 		if ((srv = server_start(&cfg, &err)) == NULL)
 			die("server", &err);
 		snprintf(url, sizeof url, "http://127.0.0.1:%d/",
@@ -454,8 +538,6 @@ main(int argc, char **argv)
 	int only_inc = argc > 1 && strcmp(argv[1], "--incremental") == 0;
 	int64_t n = argc > 1 && !only_inc ? atoll(argv[1]) : 100000;
 	int64_t big = argc > 2 ? atoll(argv[2]) : 1000000;
-	struct server *srv;
-	double r_small, r_big, s_small, s_big, s_hist = 0, bpf;
 
 	snprintf(dir, sizeof dir, "/tmp/fieldsync-bench-XXXXXX");
 	if (mkdtemp(dir) == NULL)
@@ -464,22 +546,7 @@ main(int argc, char **argv)
 		initial_and_idle(n);
 
 	/* 3. Incremental: 100 changed records, small and big table. */
-	incremental(1000, only_inc ? 0 : HISTORY, &srv, &r_small, &s_small,
-	    &s_hist, &bpf);
-	incremental(big, 0, &srv, &r_big, &s_big, NULL, &bpf);
-	/* Raw SQLite's own big/small, for scale: same rows, same run. */
-	printf("incremental sync of 100 records: 1000-row table %.2f ms "
-	    "(ratio %.2fx vs raw updates)  %" PRId64 "-row table %.2f ms "
-	    "(ratio %.2fx)  big/small %.2f (target <= 1.20; raw updates "
-	    "big/small %.2f)\n", s_small * 1e3, r_small, big, s_big * 1e3,
-	    r_big, s_big / s_small, (s_big / r_big) / (s_small / r_small));
-	if (!only_inc)
-		printf("incremental sync of 100 records after %d more changes "
-		    "of each: %.2f ms (%.2fx the first rounds; a field's "
-		    "history must not slow its next change)\n", HISTORY,
-		    s_hist * 1e3, s_hist / s_small);
-	printf("wire: %.1f bytes of batch per changed field (a ~30-byte text "
-	    "value with its record identity and version)\n", bpf);
+	incremental(big, only_inc ? 0 : HISTORY);
 	{
 		char cmd[300];
 

@@ -8,7 +8,7 @@
 # runs "bench-sync --incremental BIG_ROWS" under valgrind --tool=callgrind
 # with instrumentation on only around the measured syncs (both sides:
 # the passive is a thread of that process) and around the same raw
-# updates, and prints instructions per sync and per 100 raw updates for
+# updates, a dump after each, and prints instructions per sync and per 100 raw updates for
 # the 1,000-row and the BIG_ROWS-row table:
 #
 #   incremental sync of 100 records, instructions: 1000-row table ...
@@ -40,16 +40,21 @@ valgrind --tool=callgrind --instr-atstart=no \
 	exit 1
 }
 
-# The dump made by CALLGRIND_DUMP_STATS_AT(name): its total instructions.
+# The dumps made by CALLGRIND_DUMP_STATS_AT(name), one per round: the
+# sum of their instructions.
 total() {
-	for f in "$T"/cg.out.*; do
-		if grep -q "^desc: Trigger: Client Request: $1\$" "$f"; then
-			awk '$1 == "totals:" { print $2; exit }' "$f"
-			return
-		fi
-	done
-	echo "sync-callgrind.sh: no dump named $1" >&2
-	exit 1
+	awk -v want="desc: Trigger: Client Request: $1" '
+		FNR == 1 { named = 0 }
+		$0 == want { named = 1; n++ }
+		named && $1 == "totals:" { sum += $2 }
+		END {
+			if (n == 0) {
+				print "sync-callgrind.sh: no dump named " \
+				    substr(want, 32) > "/dev/stderr"
+				exit 1
+			}
+			printf("%.0f\n", sum)
+		}' "$T"/cg.out.*
 }
 ss=$(total sync-small)
 rs=$(total raw-small)
