@@ -94,7 +94,8 @@ const struct cmd_entry cmd_table[] = {
 	{ "sync", "[PAIR]", "run one sync pass of every enabled active "
 	  "pairing (or of PAIR) and exit", NULL, cmd_sync },
 	{ "serve", "[--listen ADDR:PORT] [--tls-cert F --tls-key F]",
-	  "serve the sync endpoint and run active pairings every interval",
+	  "serve the sync endpoint and run active pairings every interval; "
+	  "log each event (changes moved, failures, refusals) on stderr",
 	  "--listen ADDR:PORT\taddress to serve on (default 127.0.0.1:8080; "
 	  "port 0 picks a free one)\n"
 	  "--tls-cert F\tPEM certificate: serve HTTPS\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "endpoint.h"
+#include "log.h"
 #include "pairing.h"
 #include "passive.h"
 #include "util.h"
@@ -45,6 +46,20 @@ endpoint_status(int code)
 	}
 }
 
+/*
+ * Every refusal is logged as well as answered: the passive side's admin
+ * sees why a branch fails without asking for the branch's log.
+ */
+static void
+refuse(const struct http_request *req, struct http_response *resp,
+    int status, const char *msg)
+{
+	log_warn("pairing %s: refused %s %s from %s: %d: %s",
+	    req->auth_user ? req->auth_user : "(none)", req->method, req->path,
+	    req->client_addr ? req->client_addr : "?", status, msg);
+	http_response_error(resp, status, "%s", msg);
+}
+
 void
 endpoint_sync(struct store *s, const struct http_request *req,
     struct http_response *resp)
@@ -55,18 +70,18 @@ endpoint_sync(struct store *s, const struct http_request *req,
 
 	fs_err_clear(&err);
 	if (strcmp(req->method, "POST") != 0) {
-		http_response_error(resp, 405, "use POST");
+		refuse(req, resp, 405, "use POST");
 		http_response_header(resp, "Allow", "POST");
 		return;
 	}
 	if (req->auth_user == NULL) {
-		http_response_error(resp, 401, "authentication required");
+		refuse(req, resp, 401, "authentication required");
 		return;
 	}
 	hello = strcmp(req->path, "/sync/v1/hello") == 0;
 	if (!hello && strcmp(req->path, "/sync/v1/exchange") != 0) {
-		http_response_error(resp, 404, "no such endpoint: use "
-		    "/sync/v1/hello or /sync/v1/exchange");
+		refuse(req, resp, 404, "no such endpoint: use /sync/v1/hello or "
+		    "/sync/v1/exchange");
 		return;
 	}
 	buf_init(&out, 0);
@@ -84,11 +99,12 @@ endpoint_sync(struct store *s, const struct http_request *req,
 		    req->body_len, &out, &err);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (r == -1) {
+		int status = endpoint_status(err.code);
+
 		buf_free(&out);
-		if (endpoint_status(err.code) >= 500)
+		if (status >= 500)
 			passive_record_failure(s, req->auth_user, &err);
-		http_response_error(resp, endpoint_status(err.code), "%s",
-		    err.msg);
+		refuse(req, resp, status, err.msg);
 		return;
 	}
 	resp->status = 200;

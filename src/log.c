@@ -7,6 +7,14 @@
 #include "log.h"
 #include "store.h"
 
+static int quiet;
+
+void
+log_quiet(int on)
+{
+	quiet = on;
+}
+
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {
@@ -14,6 +22,13 @@ vlog(const char *level, const char *fmt, va_list ap)
 
 	store_now_iso(now);
 	vsnprintf(line, sizeof line, fmt, ap);
+	/*
+	 * A message may quote what a peer sent: a control character in it
+	 * must not start a line of its own that looks like ours.
+	 */
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	/* One write per line so lines from two threads never interleave. */
 	fprintf(stderr, "%s %s %s\n", now, level, line);
 	fflush(stderr);
@@ -24,6 +39,8 @@ log_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (quiet)
+		return;
 	va_start(ap, fmt);
 	vlog("info", fmt, ap);
 	va_end(ap);

@@ -7,5 +7,7 @@
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* With on, info lines are dropped (a benchmark's thousands of passes). */
+void log_quiet(int on);
 
 #endif

@@ -385,6 +385,15 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	in_tx = 0;
 	if (moved)
 		pairstate_log_offset(pair, &ps, offset);
+	if (ps.error_kind != NULL)
+		log_info("pairing %s: the active side's exchanges succeed "
+		    "again", pair);
+	if (ms.records > 0 || bo.values > 0)
+		log_info("pairing %s: exchange: received %lld values in %lld "
+		    "records, sent %lld values in %lld records, %lld conflicts",
+		    pair, (long long)ms.applied, (long long)ms.records,
+		    (long long)bo.values, (long long)bo.records,
+		    (long long)ms.conflicts);
 	ret = 0;
 out:
 	if (in_tx)

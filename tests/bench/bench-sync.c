@@ -34,6 +34,7 @@
 #include "endpoint.h"
 #include "fieldmap.h"
 #include "instance.h"
+#include "log.h"
 #include "pairing.h"
 #include "secret.h"
 #include "server.h"
@@ -539,6 +540,7 @@ main(int argc, char **argv)
 	int64_t n = argc > 1 && !only_inc ? atoll(argv[1]) : 100000;
 	int64_t big = argc > 2 ? atoll(argv[2]) : 1000000;
 
+	log_quiet(1);	/* the passive's line per exchange, thousands here */
 	snprintf(dir, sizeof dir, "/tmp/fieldsync-bench-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", NULL);

@@ -34,6 +34,7 @@ Proves:
 """
 
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -495,6 +496,19 @@ def constraint_refused(env):
         eq(inst.count(T), 3, "%s: rows" % inst.name)
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
     same_rows(hq, br, T, cols, "b1", "b1")
+    # hq's daemon logged the refusal, the recovery and what moved.
+    log = hq.log_text()
+    for what, line in (
+            ("the refusal", r" warn pairing b1: refused POST "
+             r"/sync/v1/exchange from 127\.0\.0\.1: 5\d\d: .*UNIQUE "
+             r"constraint failed"),
+            ("the recovery", r" info pairing b1: the active side's "
+             r"exchanges succeed again$"),
+            ("the exchange", r" info pairing b1: exchange: received 6 "
+             r"values in 2 records, sent 0 values in 0 records, 0 "
+             r"conflicts$")):
+        expect(re.search(line, log, re.M), "hq's log lacks %s: %s" % (
+            what, log[-1500:]))
 
 
 def copied_database(env):

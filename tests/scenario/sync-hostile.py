@@ -11,8 +11,8 @@ body.
 For each one the test checks the status (401, 413, 400, 409, 405, 404),
 that the body is a JSON object {"error": "<text>"}, that the passive's
 database file is byte-for-byte what it was (its app rows and _fs_* state
-are compared too, to say what changed), and that the server still
-answers a valid request afterwards.  Repeated wrong passwords from one
+are compared too, to say what changed), that hq logged the refusal in
+one line, and that the server still answers a valid request afterwards.  Repeated wrong passwords from one
 address get 429, while other addresses are not slowed.  At the end the
 real active still syncs.
 """
@@ -158,13 +158,25 @@ class Passive:
         expect("ack" in j and "changes" in j, "valid exchange answer %r" % j)
 
     def refused(self, what, status, send, error_re=None, as_json=True):
-        """send() must be refused with status and change nothing."""
+        """send() must be refused with status and change nothing.
+
+        A refusal made after authentication (not a 401 or 413, which
+        the server makes itself) is also one line in hq's log, written
+        before the answer.
+        """
         before_hash = file_hash(self.hq)
         before = self.hq.state_dump()
+        logged = len(self.hq.log_text())
         st, h, data = send()
         if st != status:
             raise Failure("%s: status %d, expected %d; body %r" % (
                 what, st, status, data[:300]))
+        if status not in (401, 413):
+            new = self.hq.log_text()[logged:].splitlines()
+            line = r"^\S+ warn pairing b1: refused [A-Z]+ /.* from " \
+                r"127\.0\.0\.1: %d: \S" % status
+            expect(len(new) == 1 and re.search(line, new[0]),
+                   "%s: hq logged %r" % (what, new))
         if not as_json:
             data = b'{"error": "(not checked)"}'
             h = {"content-type": "application/json"}
@@ -374,6 +386,10 @@ def bad_bodies(env):
              "fields": []}, "/sync/v1/hello"), None),
         ("unknown endpoint", 404, post(p.exchange(), "/sync/v1/nope"),
          None),
+        # A newline in the (decoded) path must not forge a log line.
+        ("unknown endpoint with a newline", 404, post(
+            p.exchange(), "/sync/v1/x%0A2026-01-01T00:00:00Z%20info%20"
+            "forged"), None),
         ("GET", 405, lambda: d.raw(
             "GET", ex, b"", {"Authorization": d.header(
                 "GET", ex, d.challenge("GET", ex))}), None),
