@@ -114,6 +114,9 @@ http_error(int status, const char *resp, struct fs_err *err)
 	case 503:	/* its database is locked by another program */
 		code = FS_EBUSY;
 		break;
+	case 500:	/* it could not apply or build a batch: kind "error" */
+		code = FS_EDB;
+		break;
 	default:
 		code = FS_EPROTO;
 	}

@@ -149,11 +149,14 @@ resolve_one(struct store *s, int64_t id, int keep, int tolerate,
 	}
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
 		/* A plain local write: captured, versioned and synced. */
+		/* The key qualified: never a string if it was renamed. */
 		buf_addstr(&b, "UPDATE ");
 		ident_quote(&b, (const char *)sqlite3_column_text(st, 2));
 		buf_addstr(&b, " SET ");
 		ident_quote(&b, (const char *)sqlite3_column_text(st, 3));
 		buf_addstr(&b, " = ?1 WHERE ");
+		ident_quote(&b, (const char *)sqlite3_column_text(st, 2));
+		buf_addstr(&b, ".");
 		ident_quote(&b, sqlite3_column_text(st, 6) ?
 		    (const char *)sqlite3_column_text(st, 6) : "rowid");
 		buf_addstr(&b, " = ?2");

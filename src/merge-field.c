@@ -205,8 +205,8 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 		int ret;
 
 		buf_init(&b, 0);
-		buf_printf(&b, "DELETE FROM %s WHERE %s = %" PRId64, t->qname,
-		    t->qkey, lrow);
+		buf_printf(&b, "DELETE FROM %s WHERE %s.%s = %" PRId64,
+		    t->qname, t->qname, t->qkey, lrow);
 		ret = store_exec(c->s, b.data, err);
 		buf_free(&b);
 		*gone = 1;
@@ -219,8 +219,18 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 			return -1;
 		proto_bind_value(up, 1, &in->v);
 		sqlite3_bind_int64(up, 2, lrow);
-		if (merge_step(c->s, up, err) == -1)
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			char what[200];
+
+			/* Most often the app's own constraint: say where. */
+			snprintf(what, sizeof what, "cannot write the peer's "
+			    "change of %s.%s to record %s (row %" PRId64 ")",
+			    t->name, in->f->col, r->sid, lrow);
+			store_dberr(c->s, err, what);
+			sqlite3_reset(up);
 			return -1;
+		}
+		sqlite3_reset(up);
 		sqlite3_clear_bindings(up);
 	}
 	if (conflict) {

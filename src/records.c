@@ -82,16 +82,20 @@ fail:
 	return -1;
 }
 
-/* "SELECT <rowid>, <cols> FROM <t>" */
+/*
+ * "SELECT a.<rowid>, a.<cols> FROM <t> a".  Qualified: a column renamed
+ * since it was enrolled is then an error, not its name as a string
+ * (SQLite's reading of an unknown name in double quotes).
+ */
 static void
 select_cols(struct buf *b, const struct rtable *r)
 {
-	buf_printf(b, "SELECT %s", r->qrowid);
+	buf_printf(b, "SELECT a.%s", r->qrowid);
 	for (int i = 0; i < r->ncols; i++) {
-		buf_addstr(b, ", ");
+		buf_addstr(b, ", a.");
 		ident_quote(b, r->cols[i]->name);
 	}
-	buf_printf(b, " FROM %s", r->qname);
+	buf_printf(b, " FROM %s a", r->qname);
 }
 
 /* " WHERE (CAST(c AS TEXT) LIKE ?1 ESCAPE '\' OR ...)" */
@@ -102,7 +106,7 @@ search_where(struct buf *b, const struct rtable *r)
 	for (int i = 0; i < r->ncols; i++) {
 		if (i > 0)
 			buf_addstr(b, " OR ");
-		buf_addstr(b, "CAST(");
+		buf_addstr(b, "CAST(a.");
 		ident_quote(b, r->cols[i]->name);
 		buf_addstr(b, " AS TEXT) LIKE ?1 ESCAPE '\\'");
 	}
@@ -210,7 +214,7 @@ records_list(struct store *s, const char *table, const char *search,
 		buf_addstr(&pat, "%");
 	}
 	/* The total first, under the same filter. */
-	buf_printf(&sql, "SELECT count(*) FROM %s", r.qname);
+	buf_printf(&sql, "SELECT count(*) FROM %s a", r.qname);
 	if (has_search)
 		search_where(&sql, &r);
 	if ((st = store_prepare(s, sql.data, err)) == NULL)
@@ -227,7 +231,7 @@ records_list(struct store *s, const char *table, const char *search,
 	select_cols(&sql, &r);
 	if (has_search)
 		search_where(&sql, &r);
-	buf_printf(&sql, " ORDER BY %s LIMIT ?2 OFFSET ?3", r.qrowid);
+	buf_printf(&sql, " ORDER BY a.%s LIMIT ?2 OFFSET ?3", r.qrowid);
 	if ((st = store_prepare(s, sql.data, err)) == NULL)
 		goto out;
 	if (has_search)
@@ -279,7 +283,7 @@ records_get(struct store *s, const char *table, int64_t rowid,
 		return NULL;
 	buf_init(&sql, 0);
 	select_cols(&sql, &r);
-	buf_printf(&sql, " WHERE %s = ?1", r.qrowid);
+	buf_printf(&sql, " WHERE a.%s = ?1", r.qrowid);
 	if ((st = store_prepare(s, sql.data, err)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, rowid);

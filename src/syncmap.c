@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appschema.h"
 #include "buf.h"
 #include "capture.h"
 #include "fieldmap.h"
@@ -33,6 +34,7 @@ syncmap_destroy(struct syncmap *m)
 		free(t->name);
 		free(t->qname);
 		free(t->qkey);
+		free(t->key);
 		free(t->added_col);
 		free(t->fields);
 		sqlite3_finalize(t->read);
@@ -128,6 +130,39 @@ load_peer_catalog(struct store *s, struct syncmap *m, struct fs_err *err)
 	return 0;
 }
 
+/*
+ * The columns this map names must all still be in the table.  After
+ * ALTER TABLE ... RENAME COLUMN, SQLite rewrites our triggers to the
+ * new name, but takes the old one in double quotes for a string: the
+ * peer would be sent the column's name as its value.
+ */
+static int
+check_columns(struct store *s, const struct synctable *t,
+    struct fs_err *err)
+{
+	struct app_table *a = appschema_table(s, t->name, err);
+	const char *gone = NULL;
+
+	if (a == NULL)
+		return -1;
+	for (int i = 0; i < t->nfields && gone == NULL; i++)
+		if (appschema_column(a, t->fields[i]->col) < 0)
+			gone = t->fields[i]->col;
+	if (gone == NULL && t->key != NULL && appschema_column(a, t->key) < 0)
+		gone = t->key;
+	for (char **m = t->match; gone == NULL && m && *m; m++)
+		if (appschema_column(a, *m) < 0)
+			gone = *m;
+	if (gone != NULL)
+		fs_err_set(err, FS_ESCHEMA, "column %s.%s is no longer in the "
+		    "table (renamed or dropped?): the table does not sync "
+		    "until 'fieldsync table add %s' has recorded its columns "
+		    "again and the pairing maps the new name", t->name, gone,
+		    t->name);
+	appschema_table_free(a);
+	return gone != NULL ? -1 : 0;
+}
+
 static int
 prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 {
@@ -146,20 +181,22 @@ prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 		    "its capture triggers (did the app rebuild it?): changes "
 		    "to it are not recorded; run 'fieldsync table add %s'",
 		    t->name, lost, t->name);
+	if (check_columns(s, t, err) == -1)
+		return -1;
 
+	/* Qualified (a.x): a name SQLite does not know is then an error. */
 	buf_init(&b, 0);
 	buf_addstr(&b, "SELECT ");
 	for (int i = 0; i < t->nfields; i++) {
 		struct syncfield *f = t->fields[i];
 
-		if (n > 0)
-			buf_addstr(&b, ", ");
+		buf_addstr(&b, n > 0 ? ", a." : "a.");
 		ident_quote(&b, f->col);
 		f->col_idx = n++;
 	}
 	if (n == 0)
 		buf_addstr(&b, "NULL");
-	buf_printf(&b, " FROM %s WHERE %s = ?1", t->qname, t->qkey);
+	buf_printf(&b, " FROM %s a WHERE a.%s = ?1", t->qname, t->qkey);
 	t->read = store_prepare(s, b.data, err);
 	buf_free(&b);
 	if (t->read == NULL)
@@ -317,6 +354,8 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 			/* Never "rowid": an app column may shadow that name. */
 			t->qkey = ident_quoted(sqlite3_column_text(st, 8) ?
 			    (const char *)sqlite3_column_text(st, 8) : "rowid");
+			t->key = sqlite3_column_text(st, 8) ? xstrdup(
+			    (const char *)sqlite3_column_text(st, 8)) : NULL;
 			t->added_col = xstrdup(
 			    (const char *)sqlite3_column_text(st, 9));
 		}
@@ -368,7 +407,8 @@ syncmap_update_stmt(struct store *s, struct syncfield *f, struct fs_err *err)
 	buf_init(&b, 0);
 	buf_printf(&b, "UPDATE %s SET ", f->table->qname);
 	ident_quote(&b, f->col);
-	buf_printf(&b, " = ?1 WHERE %s = ?2", f->table->qkey);
+	buf_printf(&b, " = ?1 WHERE %s.%s = ?2", f->table->qname,
+	    f->table->qkey);
 	f->update = store_prepare(s, b.data, err);
 	buf_free(&b);
 	return f->update;

@@ -36,6 +36,7 @@ struct synctable {
 	char *name;
 	char *qname;		/* quoted */
 	char *qkey;		/* quoted INTEGER PRIMARY KEY column */
+	char *key;		/* the same unquoted, NULL for plain rowid */
 	int64_t status_fid;
 	char *added_col;	/* the time-added column's name */
 	char **match;		/* match columns (NULL-terminated) or NULL */
