@@ -15,6 +15,7 @@
 #include "ident.h"
 #include "merge-int.h"
 #include "util.h"
+#include "value.h"
 
 /*
  * Whether an INSERT into an app table can run anything besides the
@@ -245,16 +246,72 @@ merge_find_match(struct merge_ctx *c, struct synctable *t,
 	    err);
 }
 
+/* The row here that holds r's values in cols[0..n), whatever its record. */
+struct holder {
+	int64_t lrow;		/* 0: none found */
+	int deleted;		/* its record status says deleted */
+};
+
+static int
+find_holder(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    char *const *cols, int n, struct holder *h, struct fs_err *err)
+{
+	const struct syncfield *status = NULL;
+	sqlite3_stmt *q;
+	struct buf b;
+	int k = 0, rc = SQLITE_DONE;
+
+	for (int i = 0; i < t->nfields; i++)
+		if (t->fields[i]->is_status)
+			status = t->fields[i];
+	buf_init(&b, 0);
+	buf_printf(&b, "SELECT a.%s, ", t->qkey);
+	if (status != NULL) {
+		buf_addstr(&b, "a.");
+		ident_quote(&b, status->col);
+	} else
+		buf_addstr(&b, "NULL");
+	buf_printf(&b, " FROM %s a WHERE ", t->qname);
+	for (int i = 0; i < n; i++) {
+		buf_addstr(&b, i ? " AND a." : "a.");
+		ident_quote(&b, cols[i]);
+		buf_printf(&b, " = ?%d", i + 1);
+	}
+	buf_addstr(&b, " LIMIT 1");
+	q = store_prepare(c->s, b.data, err);
+	buf_free(&b);
+	if (q == NULL)
+		return -1;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < r->nin; j++)
+			if (strcasecmp(r->in[j].f->col, cols[i]) == 0) {
+				proto_bind_value(q, i + 1, &r->in[j].v);
+				k++;
+				break;
+			}
+	if (k == n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		h->lrow = sqlite3_column_int64(q, 0);
+		h->deleted = status != NULL &&
+		    value_is_deleted(sqlite3_column_value(q, 1));
+	} else if (k == n && rc != SQLITE_DONE) {
+		sqlite3_finalize(q);
+		return store_dberr(c->s, err, "find the key's row");
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
 /*
  * A new record the app's own UNIQUE index refused: the row that holds
  * its key here, when that is a record the peer does not know yet (both
  * sides created "the same" record, by the app's own rule, before they
  * met).  Each unique index whose columns r brings is tried.  1 and *rid
- * when found; 0 when not (the refusal stands).
+ * when found; 0 when not (the refusal stands, and *h says which row
+ * holds the key, for the message).
  */
 static int
 unique_match(struct merge_ctx *c, const struct inrec *r, int64_t *rid,
-    struct fs_err *err)
+    struct holder *h, struct fs_err *err)
 {
 	struct synctable *t = r->table;
 	sqlite3_stmt *ix, *cols;
@@ -291,6 +348,9 @@ unique_match(struct merge_ctx *c, const struct inrec *r, int64_t *rid,
 		}
 		if (!bad && n > 0 && match_by(c, t, r, names, n, &q, rid,
 		    &ambiguous, err) == -1)
+			bad = -1;
+		else if (!bad && n > 0 && *rid == 0 && h->lrow == 0 &&
+		    find_holder(c, t, r, names, n, h, err) == -1)
 			bad = -1;
 		sqlite3_finalize(q);
 		for (int i = 0; i < n; i++)
@@ -395,11 +455,27 @@ merge_create_record(struct merge_ctx *c, struct merge_pending *p,
 		 * is a record the peer does not know, both sides made the
 		 * same one; the caller links them, as --match would.
 		 */
+		struct holder h = { 0, 0 };
+		int found;
+
 		fs_err_clear(&e2);
-		if (sqlite3_extended_errcode(c->s->db) ==
-		    SQLITE_CONSTRAINT_UNIQUE && unique_match(c, r, taken,
-		    &e2) == 1)
+		if (sqlite3_extended_errcode(c->s->db) !=
+		    SQLITE_CONSTRAINT_UNIQUE)
+			goto out;
+		if ((found = unique_match(c, r, taken, &h, &e2)) == 1)
 			ret = 1;
+		else if (found == 0 && h.lrow != 0) {
+			char msg[sizeof err->msg];
+
+			/* Say which row is in the way, and what to do. */
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			fs_err_set(err, FS_EDB, "%s (row %" PRId64 " here holds "
+			    "that value: %s)", msg, h.lrow, h.deleted ?
+			    "a deleted record's row; delete it here, or give "
+			    "the new record another value, and the next pass "
+			    "goes through" : "another record the peer knows; "
+			    "give one of the two another value");
+		}
 		goto out;
 	}
 	merge_pend_add(p, t, lrow, r->sid, chlc, corig);

@@ -512,6 +512,37 @@ def constraint_refused(env):
             what, log[-1500:]))
 
 
+def recreated_key(env):
+    """The branch deletes a customer (a hard DELETE, which reaches hq as
+    a soft delete: hq keeps the row) and creates a new one with the same
+    UNIQUE email.  hq cannot add it while the deleted row holds the
+    email: the pass fails saying which row and what to do, and once that
+    row is deleted on hq the new record flows."""
+    hq = env.instance("hq", schema=UNIQUE_SCHEMA)
+    br = env.instance("branch", schema=UNIQUE_SCHEMA)
+    cols = ["name", "email", "fs_status"]
+    pair(hq, br, "b1", cols)
+    br.shell("INSERT INTO customers(name, email) VALUES ('Ann', 'ann@x');")
+    settle(br)
+    br.shell("DELETE FROM customers WHERE email = 'ann@x';")
+    settle(br)
+    old = hq.one("SELECT id FROM customers WHERE email = 'ann@x'")
+    eq(hq.one("SELECT fs_status FROM customers"), 1, "hq's soft delete")
+    br.shell("INSERT INTO customers(name, email) VALUES ('Ann anew', "
+             "'ann@x');")
+    r = br.sync("b1", check=False)
+    err = r.stderr.decode()
+    expect(r.returncode != 0 and "UNIQUE constraint failed: customers.email"
+           " (row %d here holds that value: a deleted record's row; delete "
+           "it here" % old in err, "the refused pass said %r" % err)
+    hq.shell("DELETE FROM customers WHERE id = %d;" % old)
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.query("SELECT name, email, fs_status FROM customers"),
+           [("Ann anew", "ann@x", 0)], "%s's customers" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def copied_database(env):
     """A branch set up from a copy of hq's database (the usual way to seed
     one) has hq's own identity: pairing the two is refused with the way
@@ -679,6 +710,6 @@ def column_renamed(env):
 
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_link, constraint_refused, copied_database,
-         table_rebuilt, column_renamed],
+         match, match_many, unique_link, constraint_refused, recreated_key,
+         copied_database, table_rebuilt, column_renamed],
         budget=150)
