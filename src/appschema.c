@@ -12,8 +12,9 @@
 static int
 is_reserved(const char *name)
 {
+	/* Case-blind: table names are, so "_FS_LOG" is _fs_log. */
 	return strncasecmp(name, "sqlite_", 7) == 0 ||
-	    strncmp(name, "_fs_", 4) == 0;
+	    strncasecmp(name, "_fs_", 4) == 0;
 }
 
 void
@@ -46,8 +47,10 @@ appschema_table(struct store *s, const char *name, struct fs_err *err)
 		fs_err_set(err, FS_EINVAL, "table %s is reserved", name);
 		return NULL;
 	}
-	st = store_prepare(s, "SELECT name, sql FROM sqlite_schema "
-	    "WHERE type = 'table' AND name = ?1", err);
+	/* Names are case-blind in SQL: "mixed" is the table "Mixed". */
+	st = store_prepare(s, "SELECT name, sql, type FROM sqlite_schema "
+	    "WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE",
+	    err);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -56,6 +59,11 @@ appschema_table(struct store *s, const char *name, struct fs_err *err)
 			fs_err_set(err, FS_ENOTFOUND, "no such table: %s", name);
 		else
 			store_dberr(s, err, "read schema");
+		goto fail;
+	}
+	if (strcmp((const char *)sqlite3_column_text(st, 2), "view") == 0) {
+		fs_err_set(err, FS_EINVAL, "%s is a view; only ordinary tables "
+		    "can be enrolled", (const char *)sqlite3_column_text(st, 0));
 		goto fail;
 	}
 	t = xcalloc(1, sizeof *t);
@@ -69,7 +77,7 @@ appschema_table(struct store *s, const char *name, struct fs_err *err)
 	    "hidden FROM pragma_table_xinfo(?1)", err);
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct app_column *c;
 
@@ -103,7 +111,7 @@ appschema_table(struct store *s, const char *name, struct fs_err *err)
 	    "WHERE origin = 'pk'", err);
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0) {
 		/* Rowid tables with a non-integer pk also have a pk index. */
 		t->without_rowid = 1;
@@ -112,7 +120,7 @@ appschema_table(struct store *s, const char *name, struct fs_err *err)
 		    "WHERE name = ?1 AND wr = 0", err);
 		if (st == NULL)
 			goto fail;
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW &&
 		    sqlite3_column_int(st, 0) > 0)
 			t->without_rowid = 0;

@@ -18,9 +18,10 @@
 #include "matchindex.h"
 #include "util.h"
 
+/* Case-blind, as SQL names are: "log mixed 1" finds table "Mixed". */
 static const char SQL_TABLE_BY_NAME[] =
     "SELECT tid, name, status_col, added_col, enrolled FROM _fs_table "
-    "WHERE name = ?1";
+    "WHERE name = ?1 COLLATE NOCASE";
 static const char SQL_TABLE_BY_TID[] =
     "SELECT tid, name, status_col, added_col, enrolled FROM _fs_table "
     "WHERE tid = ?1";
@@ -363,9 +364,10 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		goto out;
 	}
 	if (at->without_rowid || at->rowid_col < 0) {
-		fs_err_set(err, FS_EINVAL, "table %s has no INTEGER PRIMARY KEY; "
-		    "fieldsync needs one because other row ids may change on "
-		    "VACUUM", at->name);
+		fs_err_set(err, FS_EINVAL, "table %s has no INTEGER PRIMARY KEY "
+		    "(a column declared just that, not INT nor with DESC, is "
+		    "SQLite's row id); fieldsync needs one because other row "
+		    "ids may change on VACUUM", at->name);
 		goto out;
 	}
 	/* Keep the columns chosen earlier unless the user names new ones. */

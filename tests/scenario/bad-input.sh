@@ -59,7 +59,7 @@ rm -f "$T/copy.db"*
 
 step "table add: missing table or column, unsuitable tables"
 rejected 'no such table: missing' fs -d "$DB" table add missing
-rejected 'no such table' fs -d "$DB" table add vw
+rejected 'vw is a view' fs -d "$DB" table add vw
 rejected 'no such column: other.nosuch' fs -d "$DB" table add other \
     --match nosuch
 rejected 'no such column' fs -d "$DB" table add other --match v,nosuch

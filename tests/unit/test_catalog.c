@@ -186,6 +186,15 @@ test_odd_names(void **state)
 	    "my odd table", &t->err));
 	th_assert_fails(t, FS_ENOTFOUND, catalog_table_add(t->s,
 	    "my odd table", NULL, &t->err));
+	/* But case-blind, as in SQL: the table keeps its own name. */
+	th_exec(t, "CREATE TABLE \"Mixed\"(id INTEGER PRIMARY KEY, v)");
+	assert_int_equal(catalog_table_add(t->s, "mIXED", NULL, &t->err), 0);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM _fs_table WHERE "
+	    "name = 'Mixed'"), 1);
+	ct = catalog_table_get(t->s, "MIXED", &t->err);
+	assert_non_null(ct);
+	assert_string_equal(ct->name, "Mixed");
+	catalog_table_free(ct);
 }
 
 static void
@@ -356,9 +365,10 @@ test_refusals(void **state)
 		{ "vt", "CREATE VIRTUAL TABLE vt USING fts5(body)",
 		  FS_EINVAL, "virtual" },
 		{ "view", "CREATE VIEW view AS SELECT 1 AS id",
-		  FS_ENOTFOUND, "no such table" },
+		  FS_EINVAL, "view is a view" },
 		{ "missing", NULL, FS_ENOTFOUND, "no such table: missing" },
 		{ "_fs_log", NULL, FS_EINVAL, "reserved" },
+		{ "_FS_LOG", NULL, FS_EINVAL, "reserved" },
 		{ "sqlite_sequence", NULL, FS_EINVAL, "reserved" },
 		{ "SQLITE_schema", NULL, FS_EINVAL, "reserved" },
 		{ "", NULL, FS_EINVAL, "invalid" },
