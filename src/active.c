@@ -499,8 +499,10 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	if ((m = syncmap_get(s, p, ps.map_epoch, err)) == NULL)
 		goto out;
 	{
-		struct merge_ctx mc = { s, m, ack, p->policy, ps.last_ok == NULL,
-		    NULL, "", 0, 0 };
+		/* Seqs of a rolled-back log are not the ones it saw. */
+		struct merge_ctx mc = { .s = s, .m = m, .acked = ack,
+		    .policy = p->policy, .matching = ps.last_ok == NULL,
+		    .watermark = rolled_back ? 0 : ps.acked_seq };
 
 		if (merge_apply(&mc, resp, &ms, err) == -1) {
 			if (err && err->code == FS_EINVAL)
@@ -559,7 +561,8 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		    "peer_epoch = ?4, peer_pending = ?5, ambiguous = ambiguous "
 		    "+ ?6, recv_mark = ?7, echo_want = ?8, echo_give = ?9, "
 		    "offset_ms = CASE WHEN ?10 THEN ?11 ELSE offset_ms END",
-		    args, 10, err) == -1)
+		    args, 10, err) == -1 ||
+		    pairstate_acked(s, p->pid, sent, rolled_back, err) == -1)
 			goto out;
 		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed ||
 		    rolled_back || resync;
@@ -664,6 +667,8 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	    PRId64 "\",\"from\":\"%" PRId64 "\",%s", FS_PROTO_VERSION, id,
 	    p->policy, p->interval, ps.recv_seq, ps.recv_mark, cur->from,
 	    ps.echo_want ? "\"echo\":true," : "");
+	if (pairstate_remapped(s, p->pid, 1, &body, err) == -1)
+		goto out;
 	buf_add(&body, cur->changes.data, cur->changes.len);
 	t0 = util_now_ms();
 	buf_printf(&body, ",\"to\":\"%" PRId64 "\",\"to_mark\":\"%" PRId64

@@ -15,6 +15,12 @@
 #include "util.h"
 #include "value.h"
 
+/*
+ * The end of the log when a field's mapping changes (sql/004): its
+ * changes up to there may not have reached the peer under the new one.
+ */
+#define LOG_END "(SELECT coalesce(max(seq), 0) FROM _fs_log)"
+
 static const char *const mode_names[] = {
 	[FS_MODE_OFF] = "off", [FS_MODE_TWO_WAY] = "two-way",
 	[FS_MODE_UPLOAD] = "upload", [FS_MODE_DOWNLOAD] = "download",
@@ -149,8 +155,9 @@ fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
 	}
 	if (resolve(s, tc, &t, &f, err) == -1)
 		goto out;
-	st = store_prepare(s, "INSERT INTO _fs_map(pid, fid, mode, remote_fid) "
-	    "VALUES (?1, ?2, ?3, ?4)", err);
+	st = store_prepare(s, "INSERT INTO _fs_map(pid, fid, mode, remote_fid, "
+	    "floor_seq, remap_seq) VALUES (?1, ?2, ?3, ?4, " LOG_END ", "
+	    LOG_END ")", err);
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, p->pid);
@@ -176,6 +183,23 @@ out:
 	catalog_table_free(t);
 	pairing_free(p);
 	return ret;
+}
+
+/* 1 when field fid is mapped in pairing pid, 0 when not, -1 on error. */
+static int
+mapped(struct store *s, int64_t pid, int64_t fid)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM _fs_map WHERE "
+	    "pid = ?1 AND fid = ?2", NULL);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, fid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -204,6 +228,10 @@ change(struct store *s, const char *pair, const char *tc, const char *sql,
 	if (store_step_done(s, st, err) == -1)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
+		if (mode >= 0 && mapped(s, p->pid, f->fid) == 1) {
+			ret = 0;	/* it had that mode already */
+			goto out;
+		}
 		fs_err_set(err, FS_ENOTFOUND, "%s is not mapped in %s", tc,
 		    pair);
 		goto out;
@@ -223,8 +251,13 @@ fieldmap_set(struct store *s, const char *pair, const char *tc, int mode,
 	if (mode < 0)
 		return fs_err_set(err, FS_EINVAL, "mode must be two-way, "
 		    "upload, download or off");
-	return change(s, pair, tc, "UPDATE _fs_map SET mode = ?3 WHERE "
-	    "pid = ?1 AND fid = ?2", mode, err);
+	/*
+	 * The mode it has already changes nothing (change() then finds the
+	 * row still mapped and leaves the cursors alone).
+	 */
+	return change(s, pair, tc, "UPDATE _fs_map SET mode = ?3, floor_seq = "
+	    LOG_END ", remap_seq = " LOG_END " WHERE pid = ?1 AND fid = ?2 AND "
+	    "mode IS NOT ?3", mode, err);
 }
 
 int

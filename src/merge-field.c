@@ -163,11 +163,32 @@ seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
  * that came from the peer, or never flows to it, cannot).
  */
 static int
+merge_remapped(const struct merge_ctx *c, int64_t fid)
+{
+	for (int i = 0; i < c->nremapped; i++)
+		if (c->remapped[i] == fid)
+			return 1;
+	return 0;
+}
+
+static int
 unacked_here(struct merge_ctx *c, const struct infield *in,
     const struct version *l)
 {
-	return l != NULL && l->seq > c->acked && !(l->has_src &&
-	    l->src == c->m->pair->pid) && fieldmap_mode_sends(in->f->mode);
+	int acked;
+
+	if (l == NULL)
+		return 0;
+	/*
+	 * The cursor, or what the peer acknowledged before a map change
+	 * made the cursors start over, when the field's mapping has not
+	 * changed since on either side (then the peer may never have had
+	 * the change).
+	 */
+	acked = l->seq <= c->acked || (l->seq <= c->watermark &&
+	    l->seq > in->f->floor && !merge_remapped(c, in->f->fid));
+	return !acked && !(l->has_src && l->src == c->m->pair->pid) &&
+	    fieldmap_mode_sends(in->f->mode);
 }
 
 /* Who wins a clash of an incoming change with local version l. */

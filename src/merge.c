@@ -151,26 +151,71 @@ apply_record(struct merge_ctx *c, struct merge_pending *p, struct inrec *r,
 	return merge_update_record(c, r, rid, lrow, st, err);
 }
 
+/*
+ * The optional "remapped" member: the sender's fields whose mapping
+ * changed there and whose changes it is sending again (protocol(7)), as
+ * our field numbers.  A field number we do not map is no business of
+ * ours; anything but an array of field numbers is refused.
+ */
+static int
+remapped_fids(struct merge_ctx *c, const cJSON *batch, int64_t **fids,
+    int *n, struct fs_err *err)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(batch, "remapped");
+	const cJSON *w;
+
+	*fids = NULL;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > FS_MAX_REMAPPED)
+		return fs_err_set(err, FS_EINVAL, "'remapped' must be an array "
+		    "of at most %d field numbers", FS_MAX_REMAPPED);
+	cJSON_ArrayForEach(w, arr) {
+		struct syncfield *f;
+
+		if (!cJSON_IsNumber(w) || w->valuedouble < 1 ||
+		    w->valuedouble > 2147483647.0 ||
+		    w->valuedouble != (double)(int64_t)w->valuedouble) {
+			free(*fids);
+			*fids = NULL;
+			*n = 0;
+			return fs_err_set(err, FS_EINVAL, "'remapped' must hold "
+			    "field numbers");
+		}
+		if ((f = syncmap_by_wire(c->m, (int64_t)w->valuedouble)) ==
+		    NULL)
+			continue;
+		*fids = realloc(*fids, (size_t)(*n + 1) * sizeof **fids);
+		if (*fids == NULL)
+			abort();
+		(*fids)[(*n)++] = f->fid;
+	}
+	return 0;
+}
+
 int
 merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
     struct fs_err *err)
 {
 	const cJSON *origins, *changes, *rec;
 	struct merge_pending *p = NULL;
-	int64_t *ids = NULL, log_end = 0;
+	int64_t *ids = NULL, log_end = 0, *remapped = NULL;
 	int nids, ret = -1, stamp;
 
 	memset(st, 0, sizeof *st);
 	if ((origins = proto_get_array(batch, "origins", err)) == NULL ||
-	    (changes = proto_get_array(batch, "changes", err)) == NULL)
+	    (changes = proto_get_array(batch, "changes", err)) == NULL ||
+	    remapped_fids(c, batch, &remapped, &c->nremapped, err) == -1)
 		return -1;
+	c->remapped = remapped;
 	store_now_iso(c->now);
 	stamp = cJSON_GetArraySize(changes) > 0;	/* not on idle polls */
 	if (stamp) {
 		sqlite3_stmt *q = store_stmt(c->s, SQL_LOG_END, err);
 
 		if (q == NULL)
-			return -1;
+			goto out;
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			log_end = sqlite3_column_int64(q, 0);
 			c->at = sqlite3_column_int64(q, 1);
@@ -182,7 +227,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		sqlite3_stmt *q = store_stmt(c->s, SQL_ANY_LINK, err);
 
 		if (q == NULL)
-			return -1;
+			goto out;
 		sqlite3_bind_int64(q, 1, c->m->pair->pid);
 		c->has_links = sqlite3_step(q) == SQLITE_ROW &&
 		    sqlite3_column_int(q, 0);
@@ -193,7 +238,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		sqlite3_stmt *q = store_stmt(c->s, SQL_BULK_ON, err);
 
 		if (q == NULL || merge_step(c->s, q, err) == -1)
-			return -1;
+			goto out;
 	}
 	/* Created records wait here; see merge.h.  Rows need no zeroing. */
 	p = xmalloc(sizeof *p);
@@ -243,6 +288,9 @@ out:
 		free(p->plain);
 	free(p);
 	free(ids);
+	free(remapped);
+	c->remapped = NULL;
+	c->nremapped = 0;
 	return ret;
 }
 

@@ -71,6 +71,14 @@ struct merge_ctx {
 	char now[64];		/* time added for records created here */
 	int has_links;		/* the pairing has match-key links */
 	int64_t at;		/* _fs_log.at of the rows this batch writes */
+	/*
+	 * What the peer ever acknowledged of our log (sql/004): it still
+	 * counts for a field whose mapping has not changed since, on
+	 * either side, while a map change makes the cursors start over.
+	 */
+	int64_t watermark;
+	const int64_t *remapped;	/* our fids the peer says it remapped */
+	int nremapped;
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

@@ -12,13 +12,14 @@
 #include "log.h"
 #include "pairing.h"
 #include "pairstate.h"
+#include "proto.h"
 #include "util.h"
 
 static const char SQL_LOAD[] =
     "SELECT sent_seq, recv_seq, map_epoch, peer_epoch, peer_instance, "
     "peer_name, last_ok, last_error, error_kind, peer_pending, offset_ms, "
     "failures, ambiguous, peer_interval, last_attempt, recv_mark, "
-    "echo_want, echo_give FROM _fs_pair_state "
+    "echo_want, echo_give, acked_seq FROM _fs_pair_state "
     "WHERE pid = ?1";
 
 static char *
@@ -80,6 +81,7 @@ pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
 	ps->recv_mark = sqlite3_column_int64(st, 15);
 	ps->echo_want = sqlite3_column_int(st, 16);
 	ps->echo_give = sqlite3_column_int(st, 17);
+	ps->acked_seq = sqlite3_column_int64(st, 18);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -145,8 +147,56 @@ pairstate_record(struct store *s, int64_t pid, const char *kind,
 int
 pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err)
 {
+	/* acked_seq stays: what the peer has seen it still has (sql/004). */
 	return pairstate_update(s, pid, "sent_seq = 0, recv_seq = 0, "
 	    "recv_mark = 0, map_epoch = map_epoch + 1", NULL, 0, err);
+}
+
+int
+pairstate_remapped(struct store *s, int64_t pid, int active, struct buf *out,
+    struct fs_err *err)
+{
+	/* The wire number: the active side's field number. */
+	sqlite3_stmt *st = store_stmt(s, active ? "SELECT fid FROM _fs_map "
+	    "WHERE pid = ?1 AND remap_seq > 0 ORDER BY fid" : "SELECT "
+	    "remote_fid FROM _fs_map WHERE pid = ?1 AND remap_seq > 0 AND "
+	    "remote_fid IS NOT NULL ORDER BY fid", err);
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < FS_MAX_REMAPPED) {
+		buf_addstr(out, n++ ? "," : "\"remapped\":[");
+		buf_add_i64(out, sqlite3_column_int64(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_dberr(s, err, "read remapped fields");
+	if (n > 0)
+		buf_addstr(out, "],");
+	return 0;
+}
+
+int
+pairstate_acked(struct store *s, int64_t pid, int64_t seq, int rolled_back,
+    struct fs_err *err)
+{
+	int64_t args[2] = { seq, rolled_back };
+	sqlite3_stmt *st;
+
+	/*
+	 * A field stops being announced as remapped once the peer has
+	 * acknowledged our log past the change, i.e. has had it all again.
+	 */
+	if (pairstate_update(s, pid, "acked_seq = CASE WHEN ?3 THEN ?2 ELSE "
+	    "max(acked_seq, ?2) END", args, 2, err) == -1 ||
+	    (st = store_stmt(s, "UPDATE _fs_map SET remap_seq = 0 WHERE pid = "
+	    "?1 AND remap_seq > 0 AND remap_seq <= ?2", err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, seq);
+	return store_step_done(s, st, err) == -1 ? -1 : 0;
 }
 
 int64_t

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "store.h"
 
 struct pairstate {
@@ -23,6 +24,7 @@ struct pairstate {
 	int has_peer_pending, has_offset;
 	int64_t recv_mark;	/* the peer's mark for recv_seq (changes.h) */
 	int echo_want, echo_give;	/* resending after a restore */
+	int64_t acked_seq;	/* the most of our log the peer acknowledged */
 };
 
 int pairstate_load(struct store *s, int64_t pid, struct pairstate *ps,
@@ -37,6 +39,20 @@ int pairstate_record(struct store *s, int64_t pid, const char *kind,
     const char *error, struct fs_err *err);
 /* Reset both cursors and bump the map epoch (map changed here). */
 int pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err);
+/*
+ * Append "remapped":[...], (the wire numbers of fields whose mapping
+ * changed here and that the peer has not had all again yet) to out, or
+ * nothing when there are none.  active: this is the active side.
+ */
+int pairstate_remapped(struct store *s, int64_t pid, int active,
+    struct buf *out, struct fs_err *err);
+/*
+ * The peer acknowledged our log up to seq: raise acked_seq to it (set
+ * it, when our log was rolled back) and stop announcing the fields it
+ * has had all of again.  Inside the caller's transaction.
+ */
+int pairstate_acked(struct store *s, int64_t pid, int64_t seq,
+    int rolled_back, struct fs_err *err);
 /* Seconds since an ISO time written by store_now_iso (huge if NULL). */
 double pairstate_age_s(const char *iso);
 /* Health columns are refreshed at most this often when nothing changed. */

@@ -310,8 +310,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		}
 	}
 	if (!gap) {
-		struct merge_ctx mc = { s, m, since, policy, ps.last_ok == NULL,
-		    NULL, "", 0, 0 };
+		/* Seqs of a rolled-back log are not the ones it saw. */
+		struct merge_ctx mc = { .s = s, .m = m, .acked = since,
+		    .policy = policy, .matching = ps.last_ok == NULL,
+		    .watermark = resync ? 0 : ps.acked_seq };
 
 		if (merge_apply(&mc, req, &ms, err) == -1 ||
 		    merge_finish(s, ms.max_hlc, err) == -1)
@@ -329,7 +331,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	buf_printf(out, "\",\"ack\":\"%" PRId64 "\",\"prior\":\"%" PRId64
 	    "\",\"prior_mark\":\"%" PRId64 "\",", recv, ps.recv_seq,
 	    ps.recv_mark);
-	if (changes_build(s, m, since, echo, FS_BATCH_BYTES, out, &bo,
+	if (pairstate_remapped(s, p->pid, 0, out, err) == -1 ||
+	    changes_build(s, m, since, echo, FS_BATCH_BYTES, out, &bo,
 	    err) == -1 || (mark = changes_mark(s, bo.cursor, err)) == -1)
 		goto out;
 	{
@@ -353,11 +356,12 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    interval == ps.peer_interval) && ps.error_kind == NULL &&
 		    ps.last_ok != NULL && !gap && !bo.more &&
 		    pairstate_age_s(ps.last_attempt) < FS_STATE_REFRESH_S;
-		if (!idle && pairstate_update(s, p->pid, "recv_seq = ?2, "
+		if (!idle && (pairstate_update(s, p->pid, "recv_seq = ?2, "
 		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
 		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
 		    "ambiguous + ?6, recv_mark = ?7, offset_ms = CASE WHEN ?8 "
-		    "THEN ?9 ELSE offset_ms END", args, 8, err) == -1)
+		    "THEN ?9 ELSE offset_ms END", args, 8, err) == -1 ||
+		    pairstate_acked(s, p->pid, since, resync, err) == -1))
 			goto out;
 	}
 	store_now_iso(now);

@@ -16,7 +16,7 @@ static const char SQL_MAP[] =
     "SELECT m.fid, coalesce(m.remote_fid, CASE WHEN p.role = 'active' THEN "
     "m.fid END), m.mode, f.name, f.role, t.tid, t.name, t.match_cols, "
     "(SELECT k.name FROM _fs_field k WHERE k.tid = t.tid AND k.role = "
-    "'rowid' AND k.present = 1), t.added_col "
+    "'rowid' AND k.present = 1), t.added_col, m.floor_seq "
     "FROM _fs_map m JOIN _fs_pair p USING (pid) JOIN _fs_field f USING "
     "(fid) JOIN _fs_table t USING (tid) WHERE m.pid = ?1 AND t.enrolled = 1 "
     "AND f.present = 1 AND m.mode <> 'off' ORDER BY t.tid, m.fid";
@@ -336,6 +336,7 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 		    "status") == 0;
 		f->is_added = strcmp((const char *)sqlite3_column_text(st, 4),
 		    "added") == 0;
+		f->floor = sqlite3_column_int64(st, 10);
 		if (m->ntables == 0 || m->tables[m->ntables - 1].tid !=
 		    sqlite3_column_int64(st, 5)) {
 			struct synctable *t;

@@ -27,6 +27,7 @@ struct syncfield {
 	int is_status;
 	int is_added;		/* the time-added system field */
 	int col_idx;		/* column index in the table's read statement */
+	int64_t floor;		/* log end when its mapping changed (sql/004) */
 	struct synctable *table;
 	sqlite3_stmt *update;	/* UPDATE t SET col = ?1 WHERE rowid = ?2 */
 };

@@ -370,14 +370,21 @@ sql "$T/old.db" "DROP INDEX _fs_log_hlc;
     ALTER TABLE _fs_pair_state DROP COLUMN echo_want;
     ALTER TABLE _fs_pair_state DROP COLUMN echo_give;
     ALTER TABLE _fs_log DROP COLUMN at;
+    ALTER TABLE _fs_pair_state DROP COLUMN acked_seq;
+    ALTER TABLE _fs_map DROP COLUMN floor_seq;
+    ALTER TABLE _fs_map DROP COLUMN remap_seq;
     UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
 ok fs -d "$T/old.db" table list
 eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \
-    3 "schema version after upgrade"
+    4 "schema version after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema WHERE name = '_fs_log_hlc'")" \
     1 "clock index after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_pair_state')
     WHERE name IN ('recv_mark', 'echo_want', 'echo_give')")" 3 "marks after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_map')
+    WHERE name IN ('floor_seq', 'remap_seq')")" 2 "map floors after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM _fs_pair_state
+    WHERE acked_seq IS NOT sent_seq")" 0 "acked_seq after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM contacts")" \
     "$(sql "$DB" "SELECT count(*) FROM contacts")" "rows after upgrade"
 

@@ -374,6 +374,12 @@ def bad_bodies(env):
         ("origin index out of range", 400, rec(c=["1", 7]), None),
         ("record version malformed", 400, rec(c="now"), None),
         ("hard flag wrong", 400, rec(h=2), None),
+        ("remapped not an array", 400, ex_with(remapped={"1": 1}),
+         "'remapped'"),
+        ("remapped holding text", 400, ex_with(remapped=["1"]),
+         "'remapped'"),
+        ("remapped holding a fraction", 400, ex_with(remapped=[1.5]),
+         "'remapped'"),
         ("fields not an array", 400, rec(f={"1": "t:x"}), "'f'"),
         ("hello with wrong types", 400, post(
             {"protocol": 1, "instance": p.inst, "name": 5, "fields": []},

@@ -38,9 +38,9 @@ COLS = ["name", "phone", "email", "fs_status", "fs_added"]
 T = "customers"
 
 
-def setup(env, policy=None):
-    hq = env.instance("hq")
-    br = env.instance("branch")
+def setup(env, policy=None, suffix=""):
+    hq = env.instance("hq" + suffix)
+    br = env.instance("branch" + suffix)
     pair(hq, br, "b1", COLS, policy=policy)
     br.shell("INSERT INTO customers(name, phone, email) VALUES "
              "('Ann', '111', 'ann@x');")
@@ -319,8 +319,81 @@ def conflict_storm(env):
     expect(r.returncode != 0, "--keep both was accepted")
 
 
+def map_change(env):
+    """A map command on one side (a 'map set' to the mode a field has,
+    which changes nothing, and a new column mapped) makes no conflict of
+    the other side's next edits: the side that changed its map sends
+    everything again, but what each side had acknowledged before still
+    counts.  Each policy that favours the side that did not edit, with
+    either side changing its map."""
+    for k, (changer, editor, policy) in enumerate((
+            ("branch", "branch", "passive"), ("hq", "hq", "active"),
+            ("branch", "hq", "active"), ("hq", "branch", "passive"))):
+        hq, br, sid = setup(env, policy=policy, suffix=str(k))
+        sides = {"hq": hq, "branch": br}
+        ed, ch = sides[editor], sides[changer]
+        # The value the editor changes is the other side's.
+        other = hq if ed is br else br
+        other.execute("UPDATE customers SET name = 'Ann 2' WHERE id = ?",
+                      (other.rowid_of(T, sid),))
+        settle(br)
+        ed.execute("UPDATE customers SET name = 'Ann edited' WHERE id = ?",
+                   (ed.rowid_of(T, sid),))
+        ch.fs("map", "set", "b1", "customers.name", "--mode", "two-way")
+        # A real change of the map: a column mapped now on that side.
+        wire = br.one("SELECT fid FROM _fs_field WHERE name = 'note'")
+        ch.fs("map", "add", "b1", "customers.note",
+              *(["--remote-field", wire] if ch is hq else []))
+        settle(br)
+        for inst in (hq, br):
+            eq(val(inst, sid, "name"), "Ann edited",
+               "%s after %s's map change (%s edited, policy %s)" % (
+                   inst.name, changer, editor, policy))
+            eq(inst.conflicts(True), [], "%s: conflicts" % inst.name)
+            eq(inst.status("b1")["state"], "green", "%s: status" %
+               inst.name)
+
+
+def map_new_field(env):
+    """A column one side maps only now (the other side mapped it before)
+    whose values differ: the two never agreed on it, so that is one
+    recorded conflict, decided by the policy, while the fields mapped all
+    along are not."""
+    for late in ("branch", "hq"):
+        hq = env.instance("hq-" + late)
+        br = env.instance("branch-" + late)
+        pair(hq, br, "b1", COLS, policy="newest")
+        wire = br.one("SELECT fid FROM _fs_field WHERE name = 'note'")
+        # note is mapped on the other side only, for now.
+        if late == "branch":
+            hq.fs("map", "add", "b1", "customers.note", "--remote-field",
+                  wire)
+        else:
+            br.fs("map", "add", "b1", "customers.note")
+        br.shell("INSERT INTO customers(name) VALUES ('Ann');")
+        sync_ok(br)
+        sid = br.sid_of(T, 1)
+        hq.execute("UPDATE customers SET note = 'from hq' WHERE id = ?",
+                   (hq.rowid_of(T, sid),))
+        br.execute("UPDATE customers SET note = 'from branch', phone = "
+                   "'999' WHERE id = ?", (br.rowid_of(T, sid),))
+        sync_ok(br)
+        if late == "branch":
+            br.fs("map", "add", "b1", "customers.note")
+        else:
+            hq.fs("map", "add", "b1", "customers.note", "--remote-field",
+                  wire)
+        settle(br)
+        cs = hq.conflicts(True) + br.conflicts(True)
+        eq(sorted(c["column"] for c in cs), ["note"], "conflicts after "
+           "%s mapped note" % late)
+        for inst in (hq, br):
+            eq(val(inst, sid, "phone"), "999", "%s: phone" % inst.name)
+        eq(val(hq, sid, "note"), val(br, sid, "note"), "note agrees")
+
 if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
-         restore_wins_clash, hard_delete_wins_clash, conflict_storm],
+         restore_wins_clash, hard_delete_wins_clash, conflict_storm,
+         map_change, map_new_field],
         budget=150)

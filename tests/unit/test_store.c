@@ -195,8 +195,9 @@ test_init_twice_harmless(void **state)
 
 /*
  * An instance an older fieldsync made is upgraded when first opened:
- * the version-1 state (without the clock index of sql/002 and the marks
- * of sql/003) gets them, once, with its data untouched.
+ * the version-1 state (without the clock index of sql/002, the marks
+ * of sql/003 and the acknowledgements of sql/004) gets them, once, with
+ * its data untouched.
  */
 static void
 test_upgrades_older_schema(void **state)
@@ -212,6 +213,9 @@ test_upgrades_older_schema(void **state)
 	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_want; "
 	    "ALTER TABLE _fs_pair_state DROP COLUMN echo_give; "
 	    "ALTER TABLE _fs_log DROP COLUMN at; "
+	    "ALTER TABLE _fs_pair_state DROP COLUMN acked_seq; "
+	    "ALTER TABLE _fs_map DROP COLUMN floor_seq; "
+	    "ALTER TABLE _fs_map DROP COLUMN remap_seq; "
 	    "UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'");
 	th_reopen(t);
 	assert_int_equal(store_schema_version(t->s, &t->err),
@@ -223,6 +227,10 @@ test_upgrades_older_schema(void **state)
 	    "'echo_give')"), 3);
 	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
 	    "'_fs_log') WHERE name = 'at'"), 1);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
+	    "'_fs_map') WHERE name IN ('floor_seq', 'remap_seq')"), 2);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
+	    "'_fs_pair_state') WHERE name = 'acked_seq'"), 1);
 	{
 		char *again = store_instance_id(t->s, &t->err);
 
