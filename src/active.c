@@ -580,6 +580,18 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 	prog->recv_records += ms.records;
 	prog->recv_values += ms.applied;
 	prog->conflicts += ms.conflicts;
+	{
+		/*
+		 * And those the passive side decided while applying our
+		 * batch: kept there, but this side's edits may have lost.
+		 */
+		const cJSON *pc = cJSON_GetObjectItemCaseSensitive(resp,
+		    "conflicts");
+
+		if (cJSON_IsNumber(pc) && pc->valuedouble > 0 &&
+		    pc->valuedouble < 1e15)
+			prog->conflicts += (int64_t)pc->valuedouble;
+	}
 	prog->created += ms.created;
 	ret = 0;
 	goto out_nocommit;

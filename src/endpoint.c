@@ -20,7 +20,12 @@ endpoint_ha1_lookup(struct store *s, const char *user, unsigned char ha1[32])
 		return -1;
 	if ((p = pairing_get(s, user, NULL)) == NULL)
 		return -1;
-	if (strcmp(p->role, "passive") == 0 && p->enabled &&
+	/*
+	 * A disabled pairing still authenticates: the exchange is then
+	 * refused with 403 and that reason, not as a wrong password (which
+	 * would also count towards the address's lockout).
+	 */
+	if (strcmp(p->role, "passive") == 0 &&
 	    util_unhex(p->secret, ha1, 32) == 0)
 		ret = 0;
 	pairing_free(p);

@@ -25,7 +25,14 @@ passive_pair(struct store *s, const char *pair, struct fs_err *err)
 {
 	struct pairing *p = pairing_get(s, pair, NULL);
 
-	if (p == NULL || strcmp(p->role, "passive") != 0 || !p->enabled) {
+	if (p != NULL && strcmp(p->role, "passive") == 0 && !p->enabled) {
+		pairing_free(p);
+		fs_err_set(err, FS_ENOTFOUND, "pairing %s is disabled on this "
+		    "side ('pair set %s enabled yes' there turns it on)", pair,
+		    pair);
+		return NULL;
+	}
+	if (p == NULL || strcmp(p->role, "passive") != 0) {
 		pairing_free(p);
 		fs_err_set(err, FS_ENOTFOUND, "no enabled passive pairing %s",
 		    pair);

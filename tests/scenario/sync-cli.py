@@ -202,6 +202,22 @@ def sync_exit_status(env):
     r = br.sync("p2", check=False)
     eq(r.returncode, 1, "sync of the disabled p2")
     one_err(r, "sync of the disabled p2")
+    # Disabled on the passive side: refused as that, not as a password.
+    br.fs("pair", "set", "p2", "enabled", "yes")
+    hq2.fs("pair", "set", "p2", "enabled", "no")
+    hq2.restart()
+    r = br.sync("p2", check=False)
+    eq(r.returncode, 1, "sync of p2 disabled on hq2")
+    err = one_err(r, "sync of p2 disabled on hq2")
+    expect("403" in err and "pairing p2 is disabled on this side" in err,
+           "sync of p2 disabled on hq2: %r" % err)
+    expect("wrong key" not in hq2.log_text() and "unknown user" not in
+           hq2.log_text(), "hq2 logged the disabled pairing as a bad login")
+    hq2.fs("pair", "set", "p2", "enabled", "yes")
+    eq(sync_lines(br.sync("p2").stdout.decode()), {"p2": (1, 0)},
+       "sync p2 enabled again (the record it missed while down)")
+    hq2.server.stop()
+    br.fs("pair", "set", "p2", "enabled", "no")
     # With no enabled active pairing at all: exit 0, a note.
     br.fs("pair", "set", "p1", "enabled", "no")
     eq(br.fs("sync"), "no enabled active pairings\n", "nothing to do")
