@@ -1,8 +1,12 @@
 /*
  * server-throttle.c - slowing down password guessing per client address.
  *
- * Each address that failed Digest auth has an entry: how many failures
- * in a row, and until when it must wait.  The first FS_AUTH_FREE_FAILURES
+ * Each key that failed Digest auth has an entry: how many failures in a
+ * row, and until when it must wait.  The server keys a wrong key for a
+ * known user by address and user, and an unknown user by address alone:
+ * a branch with a stale password does not lock out the other branches
+ * behind the same address, while names tried at random still count
+ * against the address.  The first FS_AUTH_FREE_FAILURES
  * failures cost nothing; from then on every failure blocks the address
  * for a window that starts at one second and doubles up to
  * THROTTLE_MAX_MS.  While blocked, the server answers 429 at once, so the
@@ -29,8 +33,10 @@
 #define THROTTLE_MAX_MS (15 * 60 * 1000)
 #define THROTTLE_FORGET_MS (60 * 60 * 1000)
 
+#define THROTTLE_KEY_MAX (FS_ADDR_MAX + 80)	/* address, space, user */
+
 struct throttle_entry {
-	char addr[FS_ADDR_MAX];	/* "" = free */
+	char addr[THROTTLE_KEY_MAX];	/* the key; "" = free */
 	unsigned int failures;
 	int64_t until;		/* blocked before this time */
 	int64_t last;		/* last failure */

@@ -259,9 +259,9 @@ server_auth(struct server *srv, struct MHD_Connection *c,
     struct server_req *rq, const char *method, int *passed)
 {
 	unsigned char ha1[32];
-	char *user, shown[80];
+	char *user, shown[80], ukey[FS_ADDR_MAX + 80];
 	const char *hdr;
-	int r, stale = 0;
+	int r, stale = 0, unknown = 0;
 	int64_t now = server_clock_ms(), wait;
 	enum MHD_Result ret;
 
@@ -270,6 +270,12 @@ server_auth(struct server *srv, struct MHD_Connection *c,
 		atomic_fetch_add(&srv->st.challenged, 1);
 		return server_refuse(srv, c, rq, 401, 0,
 		    "authentication required (HTTP Digest, SHA-256)");
+	}
+	/* This user's failures from this address (server-throttle.c). */
+	snprintf(ukey, sizeof ukey, "%s %s", rq->addr, user);
+	if ((wait = server_throttle_wait(srv->throttle, ukey, now)) > 0) {
+		MHD_free(user);
+		return server_throttled(srv, c, rq, wait);
 	}
 	hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
@@ -284,6 +290,7 @@ server_auth(struct server *srv, struct MHD_Connection *c,
 		(void)MHD_digest_auth_check_digest2(c, FS_REALM, user, ha1,
 		    sizeof ha1, FS_NONCE_TIMEOUT, MHD_DIGEST_ALG_SHA256);
 		r = MHD_NO;
+		unknown = 1;
 		server_logf(srv, "auth: unknown user \"%s\" from %s", shown,
 		    rq->addr);
 	} else {
@@ -293,7 +300,7 @@ server_auth(struct server *srv, struct MHD_Connection *c,
 			if (server_replay_check(srv->replay, hdr, now) == 0) {
 				*passed = 1;
 				rq->user = xstrdup(user);
-				server_throttle_ok(srv->throttle, rq->addr);
+				server_throttle_ok(srv->throttle, ukey);
 				atomic_fetch_add(&srv->st.auth_ok, 1);
 				ret = MHD_YES;
 				goto out;
@@ -317,10 +324,16 @@ server_auth(struct server *srv, struct MHD_Connection *c,
 		goto out;
 	}
 	atomic_fetch_add(&srv->st.auth_failed, 1);
-	wait = server_throttle_fail(srv->throttle, rq->addr, now);
-	if (wait > 0)
+	/* Names tried at random count against the address itself. */
+	wait = server_throttle_fail(srv->throttle, unknown ? rq->addr : ukey,
+	    now);
+	if (wait > 0 && unknown)
 		server_logf(srv, "auth: %s blocked for %lld ms after repeated "
 		    "failures", rq->addr, (long long)wait);
+	else if (wait > 0)
+		server_logf(srv, "auth: \"%s\" from %s blocked for %lld ms "
+		    "after repeated failures", shown, rq->addr,
+		    (long long)wait);
 	ret = server_refuse(srv, c, rq, 401, 0, "authentication failed");
 out:
 	explicit_bzero(ha1, sizeof ha1);

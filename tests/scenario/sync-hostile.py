@@ -262,7 +262,9 @@ def auth(env):
 
 
 def guessing(env):
-    """Repeated wrong passwords from one address get 429; others pass."""
+    """Repeated wrong passwords for a pairing from one address get 429;
+    other pairings from there, and other addresses, pass; unknown names
+    from one address get 429 too."""
     p = Passive(env)
     guess = Digest(p.hq.port, "b1", derive_key("guess"), "127.0.0.77")
     body = json.dumps(p.exchange()).encode()
@@ -279,15 +281,38 @@ def guessing(env):
             break
     # Five failures are free (FS_AUTH_FREE_FAILURES), then 429.
     eq(statuses, [401] * 5 + [429], "answers to repeated wrong passwords")
-    # The blocked address is refused at once, even with the right key.
+    # The blocked pairing is refused from there at once, even with the
+    # right key.
     right = Digest(p.hq.port, "b1", derive_key(), "127.0.0.77")
-    st, h, data = right.raw("POST", "/sync/v1/exchange", body)
-    eq(st, 429, "blocked address with the right key")
+    st, h, data = right.raw("POST", ex, body, {"Authorization":
+                            right.header("POST", ex, right.challenge(
+                                "POST", ex))})
+    eq(st, 429, "blocked pairing with the right key")
     expect(h.get("retry-after", "").isdigit(), "Retry-After %r" % h)
     expect("error" in json.loads(data), "429 body %r" % data)
-    # Everybody else is served as usual.
+    # Another pairing behind the same address (a branch office's NAT) is
+    # not locked out by b1's failures, nor is anybody elsewhere.
+    p.hq.fs("pair", "add", "b2", "--passive", "--password-file",
+            env.path("pw"))
+    other = Digest(p.hq.port, "b2", derive_key(), "127.0.0.77")
+    st, h, data, _ = other.post("/sync/v1/hello", {
+        "protocol": 1, "instance": "ab" * 16, "name": "b2", "fields": []})
+    eq(st, 200, "another pairing from the blocked address: %r" % data[:200])
     p.valid()
     sync_ok(p.br)
+    # Names tried at random count against the address itself.
+    statuses = []
+    for i in range(8):
+        d = Digest(p.hq.port, "nobody%d" % i, derive_key(), "127.0.0.78")
+        st, h, data = d.raw("POST", ex)     # a nonce, or 429
+        if st == 401:
+            st, h, data = d.raw("POST", ex, body, {
+                "Authorization": d.header("POST", ex, d.challenge("POST",
+                                                                  ex))})
+        statuses.append(st)
+        if st == 429:
+            break
+    eq(statuses, [401] * 5 + [429], "unknown users from one address")
 
 
 def bad_bodies(env):
