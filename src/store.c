@@ -28,6 +28,13 @@ locked_out(int rc)
 	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
+/* What SQLite says of a file this user may not write, said plainly. */
+static int
+read_only(int rc)
+{
+	return (rc & 0xff) == SQLITE_READONLY;
+}
+
 int
 store_dberr(struct store *s, struct fs_err *err, const char *what)
 {
@@ -35,6 +42,10 @@ store_dberr(struct store *s, struct fs_err *err, const char *what)
 		return fs_err_set(err, FS_EBUSY, "%s: the database is locked: "
 		    "another program is holding a write transaction on it",
 		    what);
+	if (s->db != NULL && read_only(sqlite3_errcode(s->db)))
+		return fs_err_set(err, FS_EIO, "cannot write to %s: this user "
+		    "may not write the file, or its directory (SQLite keeps "
+		    "its -wal and -shm files there)", s->path);
 	return fs_err_set(err, FS_EDB, "%s: %s", what,
 	    s->db ? sqlite3_errmsg(s->db) : "no database");
 }
@@ -175,7 +186,7 @@ store_exec(struct store *s, const char *sql, struct fs_err *err)
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		if (locked_out(rc))
+		if (locked_out(rc) || read_only(rc))
 			store_dberr(s, err, "cannot write");
 		else
 			fs_err_set(err, FS_EDB, "%s", msg ? msg : "SQL error");

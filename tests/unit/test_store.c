@@ -458,6 +458,28 @@ test_transactions(void **state)
 
 	th_assert_fails(t, FS_EDB, store_exec(t->s, "SELEC 1", &t->err));
 	assert_non_null(strstr(t->err.msg, "syntax error"));
+
+	/*
+	 * A file this user may not write (query_only fails writes the same
+	 * way): one plain line naming the file, not SQLite's wording.
+	 */
+	th_exec(t, "PRAGMA query_only = 1");
+	th_assert_fails(t, FS_EIO, store_exec(t->s, "INSERT INTO k VALUES (3)",
+	    &t->err));
+	assert_non_null(strstr(t->err.msg, "cannot write to "));
+	assert_non_null(strstr(t->err.msg, t->s->path));
+	assert_null(strstr(t->err.msg, "readonly"));
+	{
+		sqlite3_stmt *st = store_prepare(t->s, "INSERT INTO k VALUES "
+		    "(4)", &t->err);
+
+		assert_non_null(st);
+		th_assert_fails(t, FS_EIO, store_step_done(t->s, st,
+		    &t->err));
+		assert_non_null(strstr(t->err.msg, "may not write the file"));
+		sqlite3_finalize(st);
+	}
+	th_exec(t, "PRAGMA query_only = 0");
 }
 
 static void
