@@ -345,7 +345,8 @@ pairing_set(struct store *s, const char *name, const char *key,
 		col = "ca_file";
 	} else {
 		fs_err_set(err, FS_EINVAL, "unknown key %s: use interval, "
-		    "policy, enabled, url, deletes or ca-file", key);
+		    "policy, enabled, url, deletes, ca-file or password-file",
+		    key);
 		goto out;
 	}
 	{

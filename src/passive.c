@@ -83,7 +83,8 @@ check_peer(const struct pairstate *ps, const char *instance,
 	if (ps->peer_instance != NULL && strcmp(ps->peer_instance,
 	    instance) != 0)
 		return fs_err_set(err, FS_ECONFLICT, "this pairing belongs to "
-		    "instance %s; remove and re-add it to pair another",
+		    "instance %s; to pair another (a replaced machine), "
+		    "remove and add the pairing again on the passive side",
 		    ps->peer_instance);
 	return 0;
 }

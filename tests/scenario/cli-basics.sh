@@ -158,7 +158,8 @@ eq "$(json_get '(j["interval"], j["policy"], j["enabled"], j["url"], j["deletes"
 expect_err 'interval' fs -d "$DB" pair set branch interval 0
 expect_err 'policy' fs -d "$DB" pair set branch policy loudest
 expect_err 'url' fs -d "$DB" pair set hub url http://127.0.0.1:1/
-expect_err 'unknown key' fs -d "$DB" pair set branch colour blue
+expect_err 'unknown key colour: use interval, policy, enabled, url, deletes, ca-file or password-file' \
+    fs -d "$DB" pair set branch colour blue
 
 step "the password is not stored in clear, and password-file replaces it"
 S1=$(sql "$DB" "SELECT secret FROM _fs_pair WHERE name = 'hub'")

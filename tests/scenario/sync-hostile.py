@@ -414,7 +414,8 @@ def bad_bodies(env):
              "fields": [{"field": "one"}]}, "/sync/v1/hello"), None),
         ("hello from another instance", 409, post(
             {"protocol": 1, "instance": "cd" * 16, "name": "x",
-             "fields": []}, "/sync/v1/hello"), None),
+             "fields": []}, "/sync/v1/hello"),
+         "remove and add the pairing again on the passive side"),
         ("unknown endpoint", 404, post(p.exchange(), "/sync/v1/nope"),
          None),
         # A newline in the (decoded) path must not forge a log line.
