@@ -511,22 +511,37 @@ content_type(const char *name)
 	return "application/octet-stream";
 }
 
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 static void
 static_serve(const struct http_request *req, struct http_response *resp)
 {
 	const struct embedded_file *f;
 	const char *name;
 
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		http_response_error(resp, 405, "use GET");
-		http_response_header(resp, "Allow", "GET, HEAD");
-		return;
-	}
 	/* Only a whole name from the table: never a path on disk. */
 	name = strcmp(req->path, "/") == 0 ? "index.html" : req->path + 1;
 	if (req->path[0] != '/' || (f = embedded_find(embedded_web,
 	    name)) == NULL) {
-		http_response_error(resp, 404, "not found");
+		/* An active side whose URL has a path this server lacks. */
+		if (ends_with(req->path, "/sync/v1/exchange") ||
+		    ends_with(req->path, "/sync/v1/hello"))
+			http_response_error(resp, 404, "not found: fieldsync "
+			    "serves its sync endpoint at /sync/v1/ (check the "
+			    "path of the pairing's URL)");
+		else
+			http_response_error(resp, 404, "not found");
+		return;
+	}
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		http_response_error(resp, 405, "use GET");
+		http_response_header(resp, "Allow", "GET, HEAD");
 		return;
 	}
 	resp->status = 200;
