@@ -178,7 +178,7 @@ lookup(void *ctx, const char *user, unsigned char ha1[32])
 static void
 handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
-	if (strcmp(req->path, "/bare") == 0) {
+	if (strcmp(req->path, "/sync/bare") == 0) {	/* Digest, nothing else */
 		resp->status = 200;
 		resp->content_type = "application/json";
 		resp->body = xstrdup("{}");
@@ -509,7 +509,7 @@ initial_and_idle(int64_t n)
 			double t0 = now_s();
 
 			if (client_post(bc, "/sync/bare", "{}", 2, 1024, &status,
-			    &resp, &rlen, &err) == -1)
+			    &resp, &rlen, &err) == -1 || status != 200)
 				die("bare request", &err);
 			free(resp);
 			bare[k] = now_s() - t0;
