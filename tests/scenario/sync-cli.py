@@ -457,16 +457,6 @@ def status_json(env):
         inst.fs("pair", "set", "b1", "enabled", "yes")
         green(inst, "b1")
 
-    # A URL whose path this fieldsync does not serve (a reverse proxy's
-    # prefix given to fieldsync itself).
-    br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/fieldsync/" %
-          hq.port)
-    pair_test_red(br, "wrong path", r"peer answered 404: not found: "
-                  r"fieldsync serves its sync endpoint at /sync/v1/ \(check "
-                  r"the path of the pairing's URL\)$", "protocol")
-    br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % hq.port)
-    br.fs("pair", "test", "b1")
-
     # Unreachable.
     port = hq.port
     hq.server.stop()
