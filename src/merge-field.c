@@ -157,11 +157,7 @@ seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	return rc == SQLITE_ROW;
 }
 
-/*
- * Whether local version l of in's field is a change the peer has not
- * acknowledged and will get: only such a change can clash with in (one
- * that came from the peer, or never flows to it, cannot).
- */
+/* Whether the peer says it remapped our field fid (merge_apply). */
 static int
 merge_remapped(const struct merge_ctx *c, int64_t fid)
 {
@@ -171,6 +167,11 @@ merge_remapped(const struct merge_ctx *c, int64_t fid)
 	return 0;
 }
 
+/*
+ * Whether local version l of in's field is a change the peer has not
+ * acknowledged and will get: only such a change can clash with in (one
+ * that came from the peer, or never flows to it, cannot).
+ */
 static int
 unacked_here(struct merge_ctx *c, const struct infield *in,
     const struct version *l)
