@@ -330,8 +330,15 @@ async function main() {
     await B.fill("#records-search", "555-0199");
     await B.press("#records-search", "Enter");
     await B.waitForSelector("tr.rec >> text=555-0199");
-    const rows = await B.$$eval("tr.rec", (r) => r.length);
-    expect(rows === 1, "search found " + rows + " rows");
+    // The list may be drawn again meanwhile (the search's own answer
+    // racing an earlier one): wait for it to settle on one row.
+    try {
+      await B.waitForFunction(() => document.querySelectorAll("tr.rec").length === 1,
+        null, { timeout: 10000 });
+    } catch (e) {
+      const rows = await B.$$eval("tr.rec", (r) => r.length);
+      expect(false, "search found " + rows + " rows");
+    }
     await snap(B, "09-records-search");
     await B.fill("#records-search", "");
     await B.press("#records-search", "Enter");
