@@ -258,10 +258,31 @@ client_perform(struct client *cl, const char *path, size_t max_resp,
 	strcpy(url, cl->base);
 	strcat(url, path);
 	buf_init(&cl->resp, max_resp);
-	cl->overflow = 0;
-	cl->errbuf[0] = '\0';
-	if ((rc = curl_easy_setopt(cl->curl, CURLOPT_URL, url)) != CURLE_OK ||
-	    (rc = curl_easy_perform(cl->curl)) != CURLE_OK) {
+	if ((rc = curl_easy_setopt(cl->curl, CURLOPT_URL, url)) != CURLE_OK) {
+		client_curl_err(cl, rc, max_resp, err);
+		goto out;
+	}
+	for (int attempt = 0;; attempt++) {
+		cl->overflow = 0;
+		cl->errbuf[0] = '\0';
+		rc = curl_easy_perform(cl->curl);
+		/*
+		 * The peer dropped the connection before answering anything:
+		 * a kept-alive one it had closed, or one it reset after its
+		 * Digest challenge because the body was still unread.  Once
+		 * more, on a new connection: every request of the protocol
+		 * may be sent twice (fieldsync-protocol(7)).
+		 */
+		if (attempt == 0 && cl->resp.len == 0 &&
+		    (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+		    rc == CURLE_GOT_NOTHING)) {
+			curl_easy_setopt(cl->curl, CURLOPT_FRESH_CONNECT, 1L);
+			continue;
+		}
+		curl_easy_setopt(cl->curl, CURLOPT_FRESH_CONNECT, 0L);
+		break;
+	}
+	if (rc != CURLE_OK) {
 		client_curl_err(cl, rc, max_resp, err);
 		goto out;
 	}

@@ -45,6 +45,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -535,6 +536,16 @@ class FakePeer:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 self.rfile.read(n)
+                if peer.drop > 0:
+                    # Reset the connection without a word (RST).
+                    peer.drop -= 1
+                    peer.dropped += 1
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
                 peer.requests.append(self.path)
                 b = peer.body.encode()
                 self.send_response(peer.status)
@@ -550,6 +561,8 @@ class FakePeer:
         self.status = status
         self.ctype = ctype
         self.requests = []
+        self.drop = 0           # connections to reset before answering
+        self.dropped = 0
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.srv.server_address[1]
         self.t = threading.Thread(target=self.srv.serve_forever,
@@ -651,6 +664,16 @@ def pair_test(env):
         br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % fake.port)
         pair_test_red(br, "protocol 99", r"peer speaks protocol 99, this "
                       r"side 1$", "protocol")
+        # A connection the peer resets before answering is tried once
+        # more on a new one (twice is still a failure).
+        fake.drop = 1
+        pair_test_red(br, "protocol 99 after a reset", r"peer speaks "
+                      r"protocol 99, this side 1$", "protocol")
+        eq((fake.drop, fake.dropped), (0, 1), "connections reset")
+        fake.drop = 4           # two for each of pair_test_red's runs
+        pair_test_red(br, "two resets", r"127\.0\.0\.1:%d unreachable: " %
+                      fake.port, "unreachable")
+        eq(fake.drop, 0, "resets left")
         fake.body = "<html>hello</html>"
         fake.ctype = "text/html"
         pair_test_red(br, "not JSON", r"peer sent a bad response", "protocol")
