@@ -519,7 +519,7 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		int64_t recv = epoch_changed ? 0 : cursor;
 		int64_t recv_mark = epoch_changed ? 0 : cursor_mark;
 		int64_t want = ps.echo_want, give = ps.echo_give;
-		int64_t args[10];
+		int64_t args[11];
 
 		/* The peer has sent everything, ours included. */
 		if (asked_echo && !cJSON_IsTrue(mj))
@@ -557,12 +557,13 @@ apply_response(struct store *s, const struct pairing *p, const cJSON *resp,
 		args[7] = give;
 		args[8] = moved;
 		args[9] = offset;
+		args[10] = rolled_back;
 		if (pairstate_update(s, p->pid, "sent_seq = ?2, recv_seq = ?3, "
 		    "peer_epoch = ?4, peer_pending = ?5, ambiguous = ambiguous "
 		    "+ ?6, recv_mark = ?7, echo_want = ?8, echo_give = ?9, "
-		    "offset_ms = CASE WHEN ?10 THEN ?11 ELSE offset_ms END",
-		    args, 10, err) == -1 ||
-		    pairstate_acked(s, p->pid, sent, rolled_back, err) == -1)
+		    "offset_ms = CASE WHEN ?10 THEN ?11 ELSE offset_ms END, "
+		    PAIRSTATE_ACKED("?2", "?12"), args, 11, err) == -1 ||
+		    pairstate_unremap(s, p->pid, sent, err) == -1)
 			goto out;
 		*more = cJSON_IsTrue(mj) || ack < our_to || epoch_changed ||
 		    rolled_back || resync;

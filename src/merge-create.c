@@ -158,6 +158,16 @@ merge_insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
  * that the peer does not know yet: *rid (0 for none, *ambiguous for more
  * than one).  *q caches the statement for the same column list.
  */
+/* The value r brings for column col, NULL when it brings none. */
+static const struct infield *
+in_column(const struct inrec *r, const char *col)
+{
+	for (int i = 0; i < r->nin; i++)
+		if (strcasecmp(r->in[i].f->col, col) == 0)
+			return &r->in[i];
+	return NULL;
+}
+
 static int
 match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
     char *const *cols, int n, sqlite3_stmt **q, int64_t *rid, int *ambiguous,
@@ -169,11 +179,8 @@ match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	*rid = 0;
 	*ambiguous = 0;
 	for (int k = 0; k < n; k++) {
-		const struct infield *v = NULL;
+		const struct infield *v = in_column(r, cols[k]);
 
-		for (int i = 0; i < r->nin; i++)
-			if (strcasecmp(r->in[i].f->col, cols[k]) == 0)
-				v = &r->in[i];
 		if (v == NULL || v->v.type == SQLITE_NULL || nm == 16)
 			return 0;	/* no key to match by */
 		vals[nm++] = v;
@@ -282,13 +289,14 @@ find_holder(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	buf_free(&b);
 	if (q == NULL)
 		return -1;
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < r->nin; j++)
-			if (strcasecmp(r->in[j].f->col, cols[i]) == 0) {
-				proto_bind_value(q, i + 1, &r->in[j].v);
-				k++;
-				break;
-			}
+	for (int i = 0; i < n; i++) {
+		const struct infield *v = in_column(r, cols[i]);
+
+		if (v != NULL) {
+			proto_bind_value(q, i + 1, &v->v);
+			k++;
+		}
+	}
 	if (k == n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		h->lrow = sqlite3_column_int64(q, 0);
 		h->deleted = status != NULL &&

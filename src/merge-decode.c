@@ -127,12 +127,9 @@ merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 			    "be [field, value] or [field, value, \"clock\", "
 			    "origin]");
 		w = cJSON_GetArrayItem(it, 0);
-		if (!cJSON_IsNumber(w) || w->valuedouble < 1 ||
-		    w->valuedouble > 9007199254740991.0 ||
-		    w->valuedouble != (double)(int64_t)w->valuedouble)
+		if (proto_field_number(w, &wire) == -1)
 			return fs_err_set(err, FS_EINVAL, "a field number must "
 			    "be a positive integer");
-		wire = (int64_t)w->valuedouble;
 		if (!syncmap_peer_has(c->m, wire))
 			return fs_err_set(err, FS_EINVAL, "unknown field number "
 			    "%" PRId64, wire);

@@ -173,18 +173,16 @@ remapped_fids(struct merge_ctx *c, const cJSON *batch, int64_t **fids,
 		    "of at most %d field numbers", FS_MAX_REMAPPED);
 	cJSON_ArrayForEach(w, arr) {
 		struct syncfield *f;
+		int64_t wire;
 
-		if (!cJSON_IsNumber(w) || w->valuedouble < 1 ||
-		    w->valuedouble > 2147483647.0 ||
-		    w->valuedouble != (double)(int64_t)w->valuedouble) {
+		if (proto_field_number(w, &wire) == -1) {
 			free(*fids);
 			*fids = NULL;
 			*n = 0;
 			return fs_err_set(err, FS_EINVAL, "'remapped' must hold "
 			    "field numbers");
 		}
-		if ((f = syncmap_by_wire(c->m, (int64_t)w->valuedouble)) ==
-		    NULL)
+		if ((f = syncmap_by_wire(c->m, wire)) == NULL)
 			continue;
 		*fids = realloc(*fids, (size_t)(*n + 1) * sizeof **fids);
 		if (*fids == NULL)

@@ -179,24 +179,17 @@ pairstate_remapped(struct store *s, int64_t pid, int active, struct buf *out,
 }
 
 int
-pairstate_acked(struct store *s, int64_t pid, int64_t seq, int rolled_back,
+pairstate_unremap(struct store *s, int64_t pid, int64_t seq,
     struct fs_err *err)
 {
-	int64_t args[2] = { seq, rolled_back };
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = store_stmt(s, "UPDATE _fs_map SET remap_seq = 0 "
+	    "WHERE pid = ?1 AND remap_seq > 0 AND remap_seq <= ?2", err);
 
-	/*
-	 * A field stops being announced as remapped once the peer has
-	 * acknowledged our log past the change, i.e. has had it all again.
-	 */
-	if (pairstate_update(s, pid, "acked_seq = CASE WHEN ?3 THEN ?2 ELSE "
-	    "max(acked_seq, ?2) END", args, 2, err) == -1 ||
-	    (st = store_stmt(s, "UPDATE _fs_map SET remap_seq = 0 WHERE pid = "
-	    "?1 AND remap_seq > 0 AND remap_seq <= ?2", err)) == NULL)
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, seq);
-	return store_step_done(s, st, err) == -1 ? -1 : 0;
+	return store_step_done(s, st, err);
 }
 
 int64_t

@@ -47,12 +47,19 @@ int pairstate_map_changed(struct store *s, int64_t pid, struct fs_err *err);
 int pairstate_remapped(struct store *s, int64_t pid, int active,
     struct buf *out, struct fs_err *err);
 /*
- * The peer acknowledged our log up to seq: raise acked_seq to it (set
- * it, when our log was rolled back) and stop announcing the fields it
- * has had all of again.  Inside the caller's transaction.
+ * The assignment that raises acked_seq to what the peer acknowledged of
+ * our log (the SQL parameter seq), or sets it there when our log was
+ * rolled back (the parameter rolled_back is true), for pairstate_update
+ * in the statement that moves the cursors.
  */
-int pairstate_acked(struct store *s, int64_t pid, int64_t seq,
-    int rolled_back, struct fs_err *err);
+#define PAIRSTATE_ACKED(seq, rolled_back) "acked_seq = CASE WHEN " \
+    rolled_back " THEN " seq " ELSE max(acked_seq, " seq ") END"
+/*
+ * The peer acknowledged our log up to seq: stop announcing the fields
+ * whose remapping it has had all of again.  In the caller's transaction.
+ */
+int pairstate_unremap(struct store *s, int64_t pid, int64_t seq,
+    struct fs_err *err);
 /* Seconds since an ISO time written by store_now_iso (huge if NULL). */
 double pairstate_age_s(const char *iso);
 /* Health columns are refreshed at most this often when nothing changed. */

@@ -345,8 +345,8 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		goto out;
 	{
 		int64_t pending = changes_pending(s, p->pid, bo.cursor, NULL);
-		int64_t args[8] = { recv, since, pending, interval,
-		    ms.ambiguous, recv_mark, moved, offset };
+		int64_t args[9] = { recv, since, pending, interval,
+		    ms.ambiguous, recv_mark, moved, offset, resync };
 
 		buf_printf(out, ",\"cursor\":\"%" PRId64 "\",\"cursor_mark\":"
 		    "\"%" PRId64 "\",\"more\":%s,%s"
@@ -368,8 +368,9 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
 		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
 		    "ambiguous + ?6, recv_mark = ?7, offset_ms = CASE WHEN ?8 "
-		    "THEN ?9 ELSE offset_ms END", args, 8, err) == -1 ||
-		    pairstate_acked(s, p->pid, since, resync, err) == -1))
+		    "THEN ?9 ELSE offset_ms END, " PAIRSTATE_ACKED("?3", "?10"),
+		    args, 9, err) == -1 ||
+		    pairstate_unremap(s, p->pid, since, err) == -1))
 			goto out;
 	}
 	store_now_iso(now);

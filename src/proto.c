@@ -521,6 +521,17 @@ proto_get_array(const cJSON *obj, const char *key, struct fs_err *err)
 }
 
 int
+proto_field_number(const cJSON *w, int64_t *out)
+{
+	if (!cJSON_IsNumber(w) || w->valuedouble < 1 ||
+	    w->valuedouble > 9007199254740991.0 ||
+	    w->valuedouble != (double)(int64_t)w->valuedouble)
+		return -1;
+	*out = (int64_t)w->valuedouble;
+	return 0;
+}
+
+int
 proto_sid_parse(const char *s, char out[2 * FS_SID_LEN + 1])
 {
 	unsigned char raw[FS_SID_LEN];

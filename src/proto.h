@@ -76,6 +76,8 @@ const char *proto_get_str(const cJSON *obj, const char *key, size_t maxlen,
 /* An array member (NULL + error when missing or of another type). */
 const cJSON *proto_get_array(const cJSON *obj, const char *key,
     struct fs_err *err);
+/* A field number: a JSON integer from 1 to 2^53 - 1 (0, or -1 if not). */
+int proto_field_number(const cJSON *w, int64_t *out);
 /* Check 32 hex digits of a sync identity; out gets them in lower case. */
 int proto_sid_parse(const char *s, char out[2 * FS_SID_LEN + 1]);
 
