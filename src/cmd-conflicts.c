@@ -31,7 +31,7 @@ cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (c == 'a')
 			all = 1;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (optind != argc)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);
@@ -93,7 +93,7 @@ cmd_conflicts_resolve(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (c == 'a')
 			all = 1;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (all ? argc != optind : (argc - optind != 1 ||
 	    util_parse_int(argv[optind], 1, INT64_MAX, &id) == -1))

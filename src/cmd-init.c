@@ -34,7 +34,7 @@ cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (c == 'i')
 			renew = 1;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (optind != argc)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);

@@ -33,7 +33,7 @@ cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 				return cmd_usage(e, "--limit must be a positive "
 				    "number");
 		} else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (argc - optind != 2)
 		return cmd_usage(e, "expected TABLE ROWID");

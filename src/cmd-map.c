@@ -33,7 +33,7 @@ parse_mode_opts(const struct cmd_entry *e, int argc, char **argv, int *mode,
 				return cmd_usage(e, "--remote-field must be a "
 				    "positive field number");
 		} else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (argc - optind != 2)
 		return cmd_usage(e, "expected PAIR TABLE.COLUMN");

@@ -53,7 +53,7 @@ cmd_pair_add(struct cmd_ctx *ctx, int argc, char **argv)
 				    "604800 seconds");
 			break;
 		default:
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 		}
 	}
 	if (argc - optind != 1)

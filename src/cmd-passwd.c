@@ -111,7 +111,7 @@ cmd_passwd(struct cmd_ctx *ctx, int argc, char **argv)
 		if (c == 'f')
 			file = optarg;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (optind != argc)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);

@@ -27,7 +27,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		return cmd_parse_common(e, c, argv[optind - 1]);
+		return cmd_parse_common(e, c, argv);
 	if (argc - optind > 1)
 		return cmd_usage(e, "at most one PAIR");
 	if (cmd_open(ctx) == -1 || store_check_ready(ctx->store,
@@ -116,7 +116,7 @@ cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (c == 'k')
 			o.tls_key = optarg;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (optind != argc)
 		return cmd_usage(e, "unexpected argument %s", argv[optind]);

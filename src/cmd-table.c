@@ -31,7 +31,7 @@ cmd_table_add(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (c == 'm')
 			o.match = optarg;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (argc - optind != 1)
 		return cmd_usage(e, "expected one TABLE");

@@ -5,8 +5,10 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,7 +177,9 @@ cmd_help(FILE *f, const struct cmd_entry *e)
 	if (e == NULL) {
 		fprintf(f, "usage: fieldsync [-d DB] COMMAND [ARGS]\n\n"
 		    "Keeps chosen fields of SQLite tables in sync between "
-		    "instances.\n-d DB defaults to $FIELDSYNC_DB.\n\n"
+		    "instances.\n-d DB defaults to $FIELDSYNC_DB.\n"
+		    "An argument that starts with a dash (a negative row id) "
+		    "goes after --.\n\n"
 		    "commands:\n");
 		for (e = cmd_table; e->name; e++)
 			fprintf(f, "  %-18s %s\n", e->name, e->summary);
@@ -204,9 +208,39 @@ cmd_help(FILE *f, const struct cmd_entry *e)
 	}
 }
 
-int
-cmd_parse_common(const struct cmd_entry *e, int c, const char *arg)
+/*
+ * What was wrong with the option getopt refused, in the user's words.
+ * optopt is 0 for an unknown long option, else the option's letter: an
+ * unknown short one (then optind may still sit on its cluster, "-12"),
+ * or a long one given without its value or with one it does not take.
+ */
+static const char *
+bad_option(char **argv, char *buf, size_t n)
 {
+	const char *cur = argv[optind], *prev = argv[optind - 1];
+	int in_cluster = cur != NULL && cur[0] == '-' && cur[1] != '-' &&
+	    optopt != 0 && strchr(cur + 1, optopt) != NULL;
+
+	if (optopt == 0)
+		snprintf(buf, n, "invalid option %.*s", (int)strcspn(prev, "="),
+		    prev);
+	else if (!in_cluster && strncmp(prev, "--", 2) == 0)
+		snprintf(buf, n, "%.*s %s", (int)strcspn(prev, "="), prev,
+		    strchr(prev, '=') ? "takes no value" : "needs a value");
+	else if (isdigit((unsigned char)optopt))
+		snprintf(buf, n, "invalid option %s (an argument that starts "
+		    "with '-' goes after '--', as in: -- %s)",
+		    in_cluster ? cur : prev, in_cluster ? cur : prev);
+	else
+		snprintf(buf, n, "invalid option -%c", optopt);
+	return buf;
+}
+
+int
+cmd_parse_common(const struct cmd_entry *e, int c, char **argv)
+{
+	char buf[160];
+
 	switch (c) {
 	case 'h':
 		cmd_help(stdout, e);
@@ -215,8 +249,9 @@ cmd_parse_common(const struct cmd_entry *e, int c, const char *arg)
 		return cmd_usage(e, "passwords are never taken on the command "
 		    "line; put it in a file and use --password-file F");
 	default:
-		return cmd_usage(e, "invalid option %s", arg);
+		break;
 	}
+	return cmd_usage(e, "%s", bad_option(argv, buf, sizeof buf));
 }
 
 int
@@ -236,7 +271,7 @@ cmd_parse_json(const struct cmd_entry *e, int argc, char **argv, int *json,
 		if (c == 'j')
 			*json = 1;
 		else
-			return cmd_parse_common(e, c, argv[optind - 1]);
+			return cmd_parse_common(e, c, argv);
 	}
 	if (argc - optind != npos)
 		return cmd_usage(e, "wrong number of arguments");

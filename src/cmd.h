@@ -51,8 +51,8 @@ void cmd_print_map(const cJSON *map, const char *indent);
 void cmd_print_json(cJSON *j);
 /* Print full help for e (or the command list when e is NULL). */
 void cmd_help(FILE *f, const struct cmd_entry *e);
-/* Common getopt handling of --help and --password for command e. */
-int cmd_parse_common(const struct cmd_entry *e, int c, const char *arg);
+/* Common getopt handling of --help, --password and refused options. */
+int cmd_parse_common(const struct cmd_entry *e, int c, char **argv);
 
 /* Parse [--json] and exactly npos positional arguments (from optind). */
 int cmd_parse_json(const struct cmd_entry *e, int argc, char **argv,

@@ -157,7 +157,7 @@ for iv in 0 -1 abc 1.5 604801 99999999999999999999 '' ' 5' +5; do
 	rejected 'interval' fs -d "$DB" pair add x --active \
 	    --url http://127.0.0.1:1/ --password-file "$T/pw" --interval "$iv"
 	# A negative number reads as an option here: also a clear error.
-	rejected 'interval|invalid option -1' fs -d "$DB" pair set branch \
+	rejected "interval|invalid option -1 .*goes after '--'" fs -d "$DB" pair set branch \
 	    interval "$iv"
 done
 rejected 'interval' fs -d "$DB" pair add x --passive --password-file \
@@ -222,8 +222,14 @@ rejected 'unknown option' fs --bogus
 rejected 'invalid option' fs -d "$DB" table list --bogus
 rejected 'invalid option' fs -d "$DB" table add other --bogus
 rejected 'invalid option' fs -d "$DB" pair list -j
-rejected 'invalid option' fs -d "$DB" init --name
-rejected 'invalid option' fs -d "$DB" map add branch contacts.phone --mode
+rejected '--name needs a value' fs -d "$DB" init --name
+rejected '--mode needs a value' fs -d "$DB" map add branch contacts.phone --mode
+rejected '--json takes no value' fs -d "$DB" table list --json=yes
+rejected 'invalid option --bogus \(' fs -d "$DB" table list --bogus=1
+# getopt stays on a cluster until its last letter: name it, not the
+# argument before it.
+rejected "invalid option -12 .*as in: -- -12" fs -d "$DB" log contacts -12
+rejected 'invalid option -x \(' fs -d "$DB" table list --json -xy
 rejected 'arguments|expected' fs -d "$DB" table add
 rejected 'arguments|expected' fs -d "$DB" table add other contacts
 rejected 'arguments|expected' fs -d "$DB" pair show
