@@ -275,6 +275,7 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	d.o = o;
 	if ((d.loop_store = store_open(o->db, err)) == NULL ||
 	    store_check_ready(d.loop_store, err) == -1 ||
+	    store_check_writable(d.loop_store, err) == -1 ||
 	    (d.srv_store = store_open(o->db, err)) == NULL)
 		goto out;
 	d.jobs = jobs_new();

@@ -133,8 +133,12 @@ store_open(const char *path, struct fs_err *err)
 	/* Reading the schema proves the file is a database (first:
 	 * some pragmas below read the file and would fail less clearly). */
 	if (store_exec(s, "SELECT count(*) FROM sqlite_schema", NULL) == -1) {
-		fs_err_set(err, FS_EINVAL, "%s is not an SQLite database: %s",
-		    path, sqlite3_errmsg(s->db));
+		/* WAL mode: even a reader must be able to make the -shm. */
+		if (read_only(sqlite3_errcode(s->db)))
+			store_dberr(s, err, path);
+		else
+			fs_err_set(err, FS_EINVAL, "%s is not an SQLite "
+			    "database: %s", path, sqlite3_errmsg(s->db));
 		store_close(s);
 		return NULL;
 	}
@@ -358,6 +362,34 @@ store_check_ready(struct store *s, struct fs_err *err)
 		return fs_err_set(err, FS_ESCHEMA, "%s has fieldsync schema "
 		    "version %d, newer than this program's %d: upgrade "
 		    "fieldsync", s->path, v, FS_SCHEMA_VERSION);
+	return 0;
+}
+
+int
+store_check_writable(struct store *s, struct fs_err *err)
+{
+	int rc;
+
+	/* SQLite opens a file it may not write read-only, without a word. */
+	if (sqlite3_db_readonly(s->db, "main") == 1)
+		return fs_err_set(err, FS_EIO, "cannot write to %s: this user "
+		    "may not write the file", s->path);
+	/*
+	 * A write made and rolled back: a directory that refuses the -wal,
+	 * -shm or -journal file shows only here.  Another program's write
+	 * transaction is no reason to refuse; the busy wait is not waited.
+	 */
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE; INSERT OR REPLACE INTO "
+	    "_fs_meta (key, value) VALUES ('write check', 1)", NULL, NULL,
+	    NULL);
+	store_rollback(s);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (rc != SQLITE_OK && !locked_out(rc))
+		return fs_err_set(err, FS_EIO, "cannot write to %s: this user "
+		    "may not write the file, or its directory (SQLite keeps "
+		    "its -wal, -shm and -journal files there): %s", s->path,
+		    sqlite3_errstr(rc));
 	return 0;
 }
 

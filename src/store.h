@@ -48,6 +48,8 @@ void store_close(struct store *s);
 
 /* Require an initialised instance no newer than this program. */
 int store_check_ready(struct store *s, struct fs_err *err);
+/* Fail with what is wrong unless this user can write the database. */
+int store_check_writable(struct store *s, struct fs_err *err);
 /* Schema version recorded in the file; 0 when not initialised. */
 int store_schema_version(struct store *s, struct fs_err *err);
 /* Create or upgrade fieldsync's state tables (inside a transaction). */

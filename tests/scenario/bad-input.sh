@@ -313,6 +313,43 @@ done
 eq "$(sql "$T/plain.db" "SELECT count(*) FROM sqlite_schema WHERE name LIKE
     '\\_fs\\_%' ESCAPE '\\'")" 0 "fieldsync tables in plain.db"
 
+step "serve on a database this user may not write: one line, no server"
+# Root may write anything: the checks run as nobody then.
+AS=
+if [ "$(id -u)" = 0 ]; then
+	AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+fs_as() {
+	# shellcheck disable=SC2086
+	timeout 30 $AS "$FIELDSYNC" "$@"
+}
+chmod 755 "$T"
+mkdir "$T/ro"
+sql "$T/ro/wal.db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+ok fs -d "$T/ro/wal.db" init --name ro
+cp "$T/ro/wal.db" "$T/ro/journal.db"
+sql "$T/ro/journal.db" "PRAGMA journal_mode = DELETE" >/dev/null
+ROSUM=$(checksum "$T/ro/journal.db")
+# The file itself (its directory is open to all).
+chmod 777 "$T/ro"
+chmod 444 "$T/ro/wal.db" "$T/ro/journal.db"
+for f in wal journal; do
+	expect_err "cannot write to $T/ro/$f.db: this user may not write" \
+	    fs_as -d "$T/ro/$f.db" serve --listen 127.0.0.1:0
+done
+# The directory, where SQLite makes its -wal, -shm or -journal file: in
+# journal mode only a write shows it.
+chmod 555 "$T/ro"
+chmod 666 "$T/ro/wal.db" "$T/ro/journal.db"
+for f in wal journal; do
+	expect_err "cannot write to $T/ro/$f.db: .*its directory" \
+	    fs_as -d "$T/ro/$f.db" serve --listen 127.0.0.1:0
+done
+# Reading needs no write in journal mode.
+ok fs_as -d "$T/ro/journal.db" status
+chmod 755 "$T/ro"
+eq "$(checksum "$T/ro/journal.db")" "$ROSUM" "journal.db after serve"
+
 step "the instance is still sound and unchanged"
 eq "$(checksum "$DB")" "$SUM" "app.db at the end"
 eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity"
