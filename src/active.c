@@ -251,7 +251,15 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 	cJSON_AddItemToObject(req, "fields", cat);
 	body = cJSON_PrintUnformatted(req);
 	t0 = util_now_ms();
-	if ((resp = call(cl, "/sync/v1/hello", body, strlen(body), err)) == NULL)
+	/*
+	 * A hello asks for no work, so a peer that takes the connection and
+	 * stays silent is given up on sooner than an exchange, whose batch
+	 * it may still be writing.
+	 */
+	client_set_timeouts(cl, 0, FS_CLIENT_HELLO_MS);
+	resp = call(cl, "/sync/v1/hello", body, strlen(body), err);
+	client_set_timeouts(cl, 0, FS_CLIENT_TOTAL_MS);
+	if (resp == NULL)
 		goto out;
 	t1 = util_now_ms();
 	if (proto_get_i64(resp, "protocol", 0, 1000000, &proto, err) == -1 ||

@@ -208,10 +208,19 @@ client_curl_err(struct client *cl, CURLcode rc, size_t max_resp,
 			return fs_err_set(err, FS_EPROTO, "%s sent a response "
 			    "larger than %zu bytes", cl->peer, max_resp);
 		break;
+	case CURLE_OPERATION_TIMEDOUT: {
+		long sent = 0;
+
+		curl_easy_getinfo(cl->curl, CURLINFO_REQUEST_SIZE, &sent);
+		if (sent > 0)
+			return fs_err_set(err, FS_ENET, "%s unreachable: it "
+			    "took the request but did not answer (%s)",
+			    cl->peer, msg);
+	}
+		/* FALLTHROUGH */
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:

@@ -41,6 +41,7 @@
 
 #define FS_CLIENT_CONNECT_MS 10000	/* default connect timeout */
 #define FS_CLIENT_TOTAL_MS 300000	/* default whole-call timeout */
+#define FS_CLIENT_HELLO_MS 15000	/* whole-call timeout of a hello */
 
 struct client;
 

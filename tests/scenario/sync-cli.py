@@ -547,6 +547,11 @@ class FakePeer:
                     self.close_connection = True
                     return
                 peer.requests.append(self.path)
+                if peer.silent:
+                    # Take the request, then say nothing until released.
+                    peer.release.wait(60)
+                    self.close_connection = True
+                    return
                 b = peer.body.encode()
                 self.send_response(peer.status)
                 self.send_header("Content-Type", peer.ctype)
@@ -563,6 +568,8 @@ class FakePeer:
         self.requests = []
         self.drop = 0           # connections to reset before answering
         self.dropped = 0
+        self.silent = False     # take requests, never answer
+        self.release = threading.Event()
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.srv.server_address[1]
         self.t = threading.Thread(target=self.srv.serve_forever,
@@ -571,6 +578,7 @@ class FakePeer:
         self.t.start()
 
     def close(self):
+        self.release.set()
         self.srv.shutdown()
         self.srv.server_close()
         self.t.join(5)
@@ -674,6 +682,22 @@ def pair_test(env):
         pair_test_red(br, "two resets", r"127\.0\.0\.1:%d unreachable: " %
                       fake.port, "unreachable")
         eq(fake.drop, 0, "resets left")
+        # A peer that takes the request and never answers: a hello asks
+        # for no work, so it is given up on well before an exchange
+        # would be (a minute without a byte).
+        fake.silent = True
+        r = br.run("pair", "test", "b1", "--json", check=False)
+        eq(r.returncode, 1, "pair test, silent peer: exit status")
+        rep = json.loads(r.stdout)
+        eq((rep["ok"], rep["kind"]), (False, "unreachable"),
+           "report, silent peer")
+        m = re.match(r"127\.0\.0\.1:%d unreachable: it took the request "
+                     r"but did not answer \(Operation timed out after "
+                     r"(\d+) milliseconds" % fake.port, rep["problem"])
+        expect(m and int(m.group(1)) < 60000, "problem, silent peer: %r" %
+               rep["problem"])
+        fake.silent = False
+        fake.release.set()
         fake.body = "<html>hello</html>"
         fake.ctype = "text/html"
         pair_test_red(br, "not JSON", r"peer sent a bad response", "protocol")
