@@ -46,6 +46,9 @@ static const char SQL_CONFLICT[] =
     "INSERT INTO _fs_conflict(rid, fid, pid, local_value, local_hlc, "
     "local_origin, remote_value, remote_hlc, remote_origin, winner, policy, "
     "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char SQL_LOST_BEFORE[] =
+    "SELECT 1 FROM _fs_conflict WHERE rid = ?1 AND fid = ?2 AND "
+    "remote_hlc = ?3 AND remote_origin = ?4";
 static const char SQL_ORIGIN_INST[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 
@@ -154,6 +157,32 @@ seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_dberr(c->s, err, "read log");
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * Whether the incoming version clashed here before (-1: error).  One that
+ * won is in the log (seen_before); one that lost is only in the conflict
+ * it made, and comes again when a later batch or a repeated request
+ * carries it: that is the same clash, decided once.
+ */
+static int
+lost_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((q = store_stmt(c->s, SQL_LOST_BEFORE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, in->f->fid);
+	sqlite3_bind_int64(q, 3, in->hlc);
+	sqlite3_bind_int64(q, 4, in->origin);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "read conflicts");
 	return rc == SQLITE_ROW;
 }
 
@@ -402,6 +431,10 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			st->applied++;
 			continue;
 		}
+		if ((found = lost_before(c, rid, in, err)) == -1)
+			goto out;
+		if (found)
+			continue;
 		remote_wins = clash_remote_wins(c, in, l);
 		if (record_conflict(c, rid, in, cur[i], l, remote_wins,
 		    err) == -1)

@@ -19,6 +19,8 @@ Proves:
    the row is gone;
  - no echo: a value received is never sent back (sync counts and the
    change log's sources), a pass with nothing new moves nothing;
+ - a version that lost a clash and comes again (in a later batch of
+   the pass, or a repeated request) is one conflict, not one per arrival;
  - a storm of conflicts (one field of 31 records changed on both sides)
    is closed with "conflicts resolve --all": accepting the policy's
    choices moves nothing, keeping one side's values everywhere syncs;
@@ -320,6 +322,36 @@ def conflict_storm(env):
     expect(r.returncode != 0, "--keep both was accepted")
 
 
+def conflict_once(env):
+    """A version that lost a clash comes again, in a later batch of the
+    same pass (the sender had logged the field three times) or in a
+    repeated request: it is the same conflict, recorded once."""
+    hq, br, sid = setup(env)
+    n = 1500
+    br.executemany("INSERT INTO customers(name) VALUES (?)",
+                   [("r%d" % i,) for i in range(n - 1)])
+    settle(br)
+    for rnd in range(3):
+        br.execute("UPDATE customers SET name = 'b%d ' || id" % rnd)
+    hq.execute("UPDATE customers SET name = 'hq ' || id")
+    settle(br)
+
+    def counts(inst):
+        return inst.query("SELECT count(*), count(DISTINCT rid || '/' || "
+                          "fid || '/' || remote_hlc || '/' || "
+                          "remote_origin) FROM _fs_conflict")[0]
+    eq(counts(hq), (n, n), "hq: conflicts, distinct clashes")
+    before = (counts(hq), counts(br))
+    eq(br.query("SELECT DISTINCT substr(name, 1, 3) FROM customers"),
+       [("hq ",)], "the newest (hq's) names")
+    same_rows(hq, br, T, COLS)
+    # Every request again (the answers lost): nothing new is recorded.
+    br.execute("UPDATE _fs_pair_state SET sent_seq = 0, recv_seq = 0")
+    settle(br)
+    eq((counts(hq), counts(br)), before, "conflicts after the re-sync")
+    same_rows(hq, br, T, COLS)
+
+
 def map_change(env):
     """A map command on one side (a 'map set' to the mode a field has,
     which changes nothing, and a new column mapped) makes no conflict of
@@ -396,5 +428,5 @@ if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
          restore_wins_clash, hard_delete_wins_clash, conflict_storm,
-         map_change, map_new_field],
+         conflict_once, map_change, map_new_field],
         budget=150)
