@@ -17,6 +17,7 @@ struct api {
 	struct job_board *jobs;
 	struct session_table *sessions;
 	int tls;
+	int loopback;		/* listening on a loopback address only */
 	char cookie[48];	/* the session cookie's name */
 };
 

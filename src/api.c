@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ api_new(const struct api_config *cfg, struct fs_err *err)
 	a->s = cfg->store;
 	a->jobs = cfg->jobs;
 	a->tls = cfg->tls;
+	a->loopback = cfg->loopback;
 	a->sessions = session_table_new();
 	/*
 	 * Cookies are per host, not per port: two instances served on one
@@ -387,6 +389,36 @@ same_origin(const struct http_request *req)
 	return strcasecmp(o, host) == 0;
 }
 
+/*
+ * On a loopback address, the Host a request names must be one too.  A
+ * page whose own name an attacker has pointed at 127.0.0.1 (DNS
+ * rebinding) is same-origin to the browser, but still names that name.
+ */
+static int
+host_allowed(const struct api *a, const struct http_request *req)
+{
+	const char *host = http_request_header(req, "Host");
+	size_t n;
+
+	if (!a->loopback)
+		return 1;
+	if (host == NULL)
+		return 0;
+	if (host[0] == '[')
+		return strncmp(host, "[::1]", 5) == 0 &&
+		    (host[5] == '\0' || host[5] == ':');
+	n = strcspn(host, ":");
+	if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
+		return 1;
+	if (strncmp(host, "127.", 4) != 0)
+		return 0;
+	/* A dotted quad: a name like 127.evil.example is no address. */
+	for (size_t i = 4; i < n; i++)
+		if (!isdigit((unsigned char)host[i]) && host[i] != '.')
+			return 0;
+	return 1;
+}
+
 static int
 split_path(struct api_call *c, const char *sub)
 {
@@ -421,6 +453,12 @@ api_serve(struct api *a, const struct http_request *req,
 	c.a = a;
 	c.req = req;
 	c.resp = resp;
+	if (!host_allowed(a, req)) {
+		http_response_error(resp, 403, "this server listens on a "
+		    "loopback address: name it as 127.0.0.1, [::1] or "
+		    "localhost in the URL");
+		goto out;
+	}
 	if (strcmp(req->path, "/api/login") == 0) {
 		if (strcmp(req->method, "POST") != 0) {
 			http_response_error(resp, 405, "use POST");

@@ -41,6 +41,7 @@ struct api_config {
 	struct store *store;	/* used by the server thread only */
 	struct job_board *jobs;
 	int tls;		/* served over TLS: cookies get Secure */
+	int loopback;		/* listening on a loopback address only */
 };
 
 struct api *api_new(const struct api_config *cfg, struct fs_err *err);

@@ -263,6 +263,15 @@ run_due(struct daemon *d)
 	appschema_strv_free(names);
 }
 
+/* Whether ADDR:PORT names a loopback address (127.0.0.0/8 or [::1]). */
+static int
+listen_is_loopback(const char *listen)
+{
+	return strncmp(listen, "127.", 4) == 0 ||
+	    strncmp(listen, "[::1]:", 6) == 0 ||
+	    strncmp(listen, "localhost:", 10) == 0;
+}
+
 int
 daemon_run(const struct daemon_opts *o, struct fs_err *err)
 {
@@ -281,7 +290,8 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	d.jobs = jobs_new();
 	{
 		struct api_config ac = { d.srv_store, d.jobs,
-		    o->tls_cert != NULL };
+		    o->tls_cert != NULL, listen_is_loopback(o->listen ?
+		    o->listen : FS_DEFAULT_LISTEN) };
 
 		if ((d.api = api_new(&ac, err)) == NULL)
 			goto out;
@@ -291,6 +301,7 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	cfg.tls_cert = o->tls_cert;
 	cfg.tls_key = o->tls_key;
 	cfg.max_body = FS_PROTO_MAX_BODY;
+	cfg.max_open_body = FS_API_MAX_BODY;
 	cfg.digest_prefix = "/sync/";
 	cfg.ha1_lookup = ha1_lookup;
 	cfg.handle = handle;

@@ -39,6 +39,11 @@
 #define SERVER_DEFAULT_MAX_BODY (1024 * 1024)
 #define SERVER_NONCE_NC_SIZE 4096	/* live nonces libmicrohttpd tracks */
 #define SERVER_CONN_LIMIT 512
+/*
+ * Connections one client address may hold: many branches behind one NAT
+ * each keep one, a browser a few; one client alone cannot take them all.
+ */
+#define SERVER_CONN_PER_ADDR 64
 /* Idle seconds before a close: above libcurl's default 118 s connection
  * age, so a poller with an interval under two minutes keeps its
  * connection (and its TLS session). */
@@ -52,6 +57,7 @@ struct server {
 	char *prefix;
 	size_t prefix_len;
 	size_t max_body;
+	size_t max_open_body;	/* outside the Digest prefix */
 	int (*ha1_lookup)(void *, const char *, unsigned char[32]);
 	void (*handle)(void *, const struct http_request *,
 	    struct http_response *);
@@ -79,6 +85,7 @@ struct server_req {
 	char *user;		/* Digest user once the check passed */
 	int answered;		/* refused before the body was read */
 	int too_big;
+	size_t cap;		/* the largest body this request may have */
 	size_t dropped;		/* body bytes thrown away after too_big */
 };
 
@@ -341,6 +348,14 @@ out:
 	return ret;
 }
 
+/* Whether url is under the Digest-protected prefix. */
+static int
+in_prefix(const struct server *srv, const char *url)
+{
+	return srv->prefix != NULL &&
+	    strncmp(url, srv->prefix, srv->prefix_len) == 0;
+}
+
 /* First call for a request: only its headers have arrived. */
 static enum MHD_Result
 server_begin(struct server *srv, struct MHD_Connection *c,
@@ -348,8 +363,7 @@ server_begin(struct server *srv, struct MHD_Connection *c,
 {
 	const char *cl;
 
-	if (srv->prefix != NULL &&
-	    strncmp(url, srv->prefix, srv->prefix_len) == 0) {
+	if (in_prefix(srv, url)) {
 		int64_t wait;
 		int passed;
 		enum MHD_Result ret;
@@ -370,7 +384,7 @@ server_begin(struct server *srv, struct MHD_Connection *c,
 
 		errno = 0;
 		n = strtoull(cl, &end, 10);
-		if (errno == ERANGE || n > srv->max_body) {
+		if (errno == ERANGE || n > rq->cap) {
 			atomic_fetch_add(&srv->st.too_large, 1);
 			return server_refuse(srv, c, rq, 413, -1,
 			    "request body larger than the limit");
@@ -413,7 +427,13 @@ server_access(void *cls, struct MHD_Connection *c, const char *url,
 
 	if (rq == NULL) {
 		rq = xcalloc(1, sizeof *rq);
-		buf_init(&rq->body, srv->max_body);
+		/*
+		 * Only a request that passed Digest may send a large body:
+		 * anyone else would have the server hold it just for a 4xx.
+		 */
+		rq->cap = in_prefix(srv, url) ? srv->max_body :
+		    srv->max_open_body;
+		buf_init(&rq->body, rq->cap);
 		server_peer(c, rq->addr);
 		*con_cls = rq;
 		atomic_fetch_add(&srv->st.requests, 1);
@@ -435,7 +455,7 @@ server_access(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		rq->dropped += n;
 		/* Read on to answer 413, but not forever. */
-		return rq->dropped > 2 * srv->max_body + 65536 ? MHD_NO :
+		return rq->dropped > 2 * rq->cap + 65536 ? MHD_NO :
 		    MHD_YES;
 	}
 	if (rq->answered)
@@ -571,6 +591,8 @@ server_start(const struct server_config *cfg, struct fs_err *err)
 			goto fail;
 	}
 	srv->max_body = cfg->max_body ? cfg->max_body : SERVER_DEFAULT_MAX_BODY;
+	srv->max_open_body = cfg->max_open_body ? cfg->max_open_body :
+	    srv->max_body;
 	if (cfg->digest_prefix != NULL && *cfg->digest_prefix != '\0') {
 		srv->prefix = xstrdup(cfg->digest_prefix);
 		srv->prefix_len = strlen(srv->prefix);
@@ -610,6 +632,8 @@ server_start(const struct server_config *cfg, struct fs_err *err)
 	    (const char *)srv->seed,
 	    MHD_OPTION_NONCE_NC_SIZE, (unsigned int)SERVER_NONCE_NC_SIZE,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)SERVER_CONN_PER_ADDR,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_CONN_TIMEOUT,
 	    srv->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 	    (const char *)srv->tls_key,

@@ -17,8 +17,10 @@
  *    from one client address, that address gets 429 with Retry-After for
  *    a window that doubles with every further failure (bounded table of
  *    addresses, nothing ever sleeps);
- *  - the body cap: a declared or accumulated body over max_body is
+ *  - the body cap: a declared or accumulated body over max_body (under
+ *    digest_prefix, once Digest passed) or max_open_body (elsewhere) is
  *    answered 413 and never buffered;
+ *  - at most 64 connections from one client address (512 in all);
  *  - every error response carries a JSON body {"error": "..."}.
  *
  * One internal polling thread runs everything, so handlers run one at a
@@ -131,6 +133,8 @@ struct server_config {
 	const char *tls_key;
 	/* larger request bodies get 413 without being buffered; 0 = 1 MiB */
 	size_t max_body;
+	/* the same outside digest_prefix, where anyone may ask; 0 = max_body */
+	size_t max_open_body;
 	/* every path under it requires Digest (e.g. "/sync/"); NULL = none */
 	const char *digest_prefix;
 	/*

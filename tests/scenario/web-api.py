@@ -15,6 +15,11 @@ talks HTTP to them with http.client, the way a browser would:
  - logout ends the session for good;
  - malformed JSON, wrong types, unknown keys, hostile names and oversized
    bodies each get one clear 4xx error and leave the database unchanged;
+ - on a loopback address, a request naming another Host (DNS
+   rebinding) is refused, login included;
+ - outside the Digest-protected sync endpoint no body over 64 kB is held
+   (a declared one gets 413 at once), and one client address holds at
+   most 64 connections while others are still served;
  - a whole pairing made through the API alone: enrol, pair, map with the
    suggestions, test (green), sync now with progress, see the change in
    the records and the change log, resolve a conflict.
@@ -23,6 +28,7 @@ talks HTTP to them with http.client, the way a browser would:
 import http.client
 import json
 import os
+import socket
 import sys
 import time
 import urllib.parse
@@ -544,6 +550,115 @@ def api_pairing_flow(env):
            "a pairing password is in a daemon log")
 
 
+SESSION_GET = b"GET /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def raw_answer(sock, timeout=10):
+    """The status of the answer on sock (None if it was closed unanswered)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            got = sock.recv(4096)
+            if not got:
+                break
+            data += got
+    except ConnectionResetError:
+        pass
+    if not data:
+        return None
+    return int(data.split(b" ", 2)[1])
+
+
+def open_limits(env):
+    """Before a login, the server holds no large body (413 on the declared
+    length, or once a chunked one passes the API's 64 kB), and no client
+    address can hold all its connections."""
+    a = ui_instance(env, "a")
+    before = state(a)
+    for path in ("/api/login", "/api/pairings", "/", "/nosuch"):
+        s = socket.create_connection(("127.0.0.1", a.port))
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n{" %
+                  (path.encode(), 250 * 2 ** 20))
+        eq(raw_answer(s), 413, "%s: 250 MB declared, 1 byte sent" % path)
+        s.close()
+    # Chunked, no length: refused once past the cap, not at 256 MB.
+    s = socket.create_connection(("127.0.0.1", a.port))
+    s.sendall(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              b"Content-Type: application/json\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"x" * 16384
+    st = None
+    try:
+        for _ in range(64):    # 1 MiB at most
+            s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    else:
+        try:
+            s.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    st = raw_answer(s)
+    expect(st in (413, None), "chunked 1 MiB to the login: %r" % st)
+    s.close()
+    # 64 connections from one address: the next one from it is closed
+    # unanswered, one from another address is served.
+    held = [socket.create_connection(("127.0.0.1", a.port))
+            for _ in range(64)]
+    try:
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", a.port))
+        extra.sendall(SESSION_GET)
+        eq(raw_answer(extra), None, "65th connection from 127.0.0.1")
+        extra.close()
+        other = socket.create_connection(("127.0.0.1", a.port),
+                                         source_address=("127.0.0.2", 0))
+        other.sendall(SESSION_GET)
+        eq(raw_answer(other), 401, "a connection from 127.0.0.2")
+        other.close()
+    finally:
+        for h in held:
+            h.close()
+    time.sleep(0.3)
+    w = Web(a).login()
+    w.json("GET", "/api/session")
+    eq(state(a), before, "database after the refusals")
+    expect(a.server.alive(), "the server died")
+
+
+def foreign_host(env):
+    """On a loopback address the API answers only requests that name it
+    by a loopback address or localhost: a page whose name was pointed at
+    127.0.0.1 (DNS rebinding) cannot log in or use a session."""
+    a = ui_instance(env, "a")
+    w = Web(a).login()
+    before = state(a)
+    for host in ("attacker.example:%d" % a.port, "127.evil.example",
+                 "[::2]:%d" % a.port, "localhost.example"):
+        st, _, b = w.req("POST", "/api/login", {"password": ADMIN},
+                         cookie=False, csrf=False,
+                         headers={"Host": host,
+                                  "Origin": "http://%s" % host})
+        eq(st, 403, "login naming Host %s: %r" % (host, b))
+        expect(b"loopback" in b, "the reason: %r" % b)
+        st, _, _ = w.req("GET", "/api/pairings", headers={"Host": host})
+        eq(st, 403, "a session's GET naming Host %s" % host)
+        st, _, _ = w.req("PATCH", "/api/pairings/nosuch", {"interval": 5},
+                         headers={"Host": host,
+                                  "Origin": "http://%s" % host})
+        eq(st, 403, "a session's change naming Host %s" % host)
+    for host in ("127.0.0.1:%d" % a.port, "localhost:%d" % a.port,
+                 "LocalHost", "127.1.2.3"):
+        st, _, _ = w.req("GET", "/api/session", headers={"Host": host})
+        eq(st, 200, "GET naming Host %s" % host)
+    eq(state(a), before, "database after foreign hosts")
+
+
 if __name__ == "__main__":
     run([no_session_401, csrf_required, traversal, login_throttled,
-         logout_ends_session, bad_input, api_pairing_flow], budget=300)
+         logout_ends_session, bad_input, open_limits, foreign_host,
+         api_pairing_flow],
+        budget=300)
