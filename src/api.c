@@ -14,6 +14,7 @@
 #include "adminpw.h"
 #include "api-int.h"
 #include "embedded.h"
+#include "endpoint.h"
 #include "ident.h"
 #include "instance.h"
 #include "log.h"
@@ -600,9 +601,15 @@ api_handle(struct api *a, const struct http_request *req,
     struct http_response *resp)
 {
 	if (strcmp(req->path, "/api") == 0 ||
-	    strncmp(req->path, "/api/", 5) == 0)
+	    strncmp(req->path, "/api/", 5) == 0) {
+		/*
+		 * This thread serves the sync endpoint too: behind an app's
+		 * long write transaction the UI waits as briefly as a peer.
+		 */
+		sqlite3_busy_timeout(a->s->db, ENDPOINT_BUSY_MS);
 		api_serve(a, req, resp);
-	else
+		sqlite3_busy_timeout(a->s->db, STORE_BUSY_MS);
+	} else
 		static_serve(req, resp);
 	http_response_header(resp, "X-Content-Type-Options", "nosniff");
 	http_response_header(resp, "X-Frame-Options", "DENY");

@@ -29,7 +29,9 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -657,8 +659,35 @@ def foreign_host(env):
     eq(state(a), before, "database after foreign hosts")
 
 
+def ui_busy(env):
+    """Behind an app's long write transaction a UI change waits as
+    briefly as a peer's exchange (2 s, not the CLI's 10 s), so the one
+    server thread is not held: it answers 409 with the reason, and
+    works once the transaction ends."""
+    a = ui_instance(env, "a")
+    w = Web(a).login()
+    w.json("POST", "/api/pairings", {"name": "p", "role": "passive",
+                                     "password": "x"}, status=201)
+    before = state(a)
+    app = sqlite3.connect(a.db, isolation_level=None, timeout=30,
+                          check_same_thread=False)
+    app.execute("BEGIN IMMEDIATE")
+    app.execute("UPDATE customers SET name = name")
+    released = threading.Timer(5, app.execute, ("COMMIT",))
+    released.start()
+    try:
+        j = w.json("PATCH", "/api/pairings/p", {"deletes": "hard"},
+                   status=409)
+        expect("locked" in j["error"], "the reason: %r" % j["error"])
+    finally:
+        released.join()
+        app.close()
+    eq(state(a), before, "database after the busy change")
+    w.json("PATCH", "/api/pairings/p", {"deletes": "hard"})
+
+
 if __name__ == "__main__":
     run([no_session_401, csrf_required, traversal, login_throttled,
          logout_ends_session, bad_input, open_limits, foreign_host,
-         api_pairing_flow],
+         ui_busy, api_pairing_flow],
         budget=300)
