@@ -133,8 +133,12 @@ store_open(const char *path, struct fs_err *err)
 	/* Reading the schema proves the file is a database (first:
 	 * some pragmas below read the file and would fail less clearly). */
 	if (store_exec(s, "SELECT count(*) FROM sqlite_schema", NULL) == -1) {
-		/* WAL mode: even a reader must be able to make the -shm. */
-		if (read_only(sqlite3_errcode(s->db)))
+		/*
+		 * WAL mode: even a reader must be able to make the -shm.  In
+		 * rollback mode another program's exclusive lock bars reads.
+		 */
+		if (read_only(sqlite3_errcode(s->db)) ||
+		    locked_out(sqlite3_errcode(s->db)))
 			store_dberr(s, err, path);
 		else
 			fs_err_set(err, FS_EINVAL, "%s is not an SQLite "

@@ -350,6 +350,28 @@ ok fs_as -d "$T/ro/journal.db" status
 chmod 755 "$T/ro"
 eq "$(checksum "$T/ro/journal.db")" "$ROSUM" "journal.db after serve"
 
+step "a database another program holds locked: one line, exit 1"
+# In rollback mode an exclusive lock bars even reads: the wait (10 s)
+# ends with what is wrong, not "not an SQLite database".
+sql "$T/locked.db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+LSUM=$(checksum "$T/locked.db")
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+c.execute("INSERT INTO t(v) VALUES (1)")
+open(sys.argv[2], "w").close()
+time.sleep(14)
+' "$T/locked.db" "$T/locked.ready" &
+LOCKER=$!
+while [ ! -e "$T/locked.ready" ]; do sleep 0.1; done
+expect_err "locked.db: the database is locked: another program" \
+    fs -d "$T/locked.db" init --name locked
+[ "$_rc" -eq 1 ] || fail "exit $_rc for a locked database"
+kill "$LOCKER" 2>/dev/null
+wait "$LOCKER" 2>/dev/null
+eq "$(checksum "$T/locked.db")" "$LSUM" "locked.db after init"
+
 step "the instance is still sound and unchanged"
 eq "$(checksum "$DB")" "$SUM" "app.db at the end"
 eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity"
