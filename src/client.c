@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,28 @@ client_free(struct client *cl)
 	free(cl);
 }
 
+/* Set once by the daemon before any client runs; read by every call. */
+static volatile sig_atomic_t *stop_flag;
+
+void
+client_stop_on(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
+}
+
+/* libcurl asks at least once a second, even while nothing arrives. */
+static int
+client_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)p;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return stop_flag != NULL && *stop_flag;
+}
+
 struct client *
 client_new(const char *base_url, const char *user, const char *key,
     const char *ca_file, struct fs_err *err)
@@ -165,6 +188,9 @@ client_new(const char *base_url, const char *user, const char *key,
 	/* Abort a transfer stalled for a minute even inside the total. */
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, 60L);
+	/* A stopping daemon does not wait for a silent peer. */
+	SET(CURLOPT_XFERINFOFUNCTION, client_progress);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	/* Digest only: libcurl authenticates up front once it has a nonce. */
 	SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
 	SET(CURLOPT_USERNAME, cl->user);
@@ -240,6 +266,9 @@ client_curl_err(struct client *cl, CURLcode rc, size_t max_resp,
 		    "%s", cl->peer, msg);
 	case CURLE_OUT_OF_MEMORY:
 		return fs_err_set(err, FS_EIO, "out of memory");
+	case CURLE_ABORTED_BY_CALLBACK:
+		return fs_err_set(err, FS_ENET, "%s: given up: fieldsync is "
+		    "stopping", cl->peer);
 	default:
 		break;
 	}

@@ -35,6 +35,7 @@
 #ifndef FS_CLIENT_H
 #define FS_CLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -55,6 +56,11 @@ int client_url_check(const char *url, struct fs_err *err);
  */
 struct client *client_new(const char *base_url, const char *user,
     const char *key, const char *ca_file, struct fs_err *err);
+/*
+ * Every call from now on gives up at once (FS_ENET) when *flag becomes
+ * non-zero: a daemon's stop signal.  Set before any client runs.
+ */
+void client_stop_on(volatile sig_atomic_t *flag);
 /* Timeouts in ms; 0 leaves one unchanged. */
 void client_set_timeouts(struct client *cl, long connect_ms, long total_ms);
 /*

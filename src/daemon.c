@@ -73,7 +73,8 @@ static void
 server_log(void *ctx, const char *line)
 {
 	(void)ctx;
-	log_info("%s", line);
+	/* It says only what went wrong: refused logins, libmicrohttpd. */
+	log_warn("%s", line);
 }
 
 static struct runner *
@@ -311,6 +312,9 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed terminal: the same clean stop, not a death mid-pass. */
+	sigaction(SIGHUP, &sa, NULL);
+	client_stop_on(&stopping);
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.srv = server_start(&cfg, err)) == NULL)
 		goto out;

@@ -344,6 +344,13 @@ def serve_signals(env):
     # Both come back and converge; nothing was applied twice.
     hq.restart()
     settle(br)
+    # SIGHUP (a closed terminal) is the same clean stop.
+    rc, _ = stop_with(hq.server, signal.SIGHUP, "hq")
+    eq(rc, 0, "hq's exit status after SIGHUP")
+    last = hq.log_text().rstrip("\n").splitlines()[-1]
+    expect(re.search(r" info stopping$", last), "hq: last log line after "
+           "SIGHUP %r" % last)
+    hq.restart()
     eq(hq.count(T), n + 2000, "rows on hq")
     eq(br.count(T), n + 2000, "rows on branch")
     for inst in (hq, br):
@@ -696,6 +703,14 @@ def pair_test(env):
                      r"(\d+) milliseconds" % fake.port, rep["problem"])
         expect(m and int(m.group(1)) < 60000, "problem, silent peer: %r" %
                rep["problem"])
+        # A daemon stopped while it waits on that peer stops at once.
+        n = len(fake.requests)
+        bp = br.serve()
+        wait_for(lambda: len(fake.requests) > n, 30, "the daemon's hello")
+        rc, took = stop_with(bp, signal.SIGTERM, "branch")
+        eq(rc, 0, "exit status after SIGTERM during a silent hello")
+        expect(took < 5, "the daemon took %.1f s to stop while waiting on "
+               "a silent peer" % took)
         fake.silent = False
         fake.release.set()
         fake.body = "<html>hello</html>"
@@ -781,7 +796,8 @@ def log_secrets(env):
     texts = {"branch log": br.log_text(), "hq log": hq.log_text()}
     for i, p in enumerate(outputs):
         texts["output %d" % i] = (p.stdout + p.stderr).decode()
-    for ln in ('auth: wrong key for "b1"', 'auth: unknown user "nobody'):
+    for ln in (' warn auth: wrong key for "b1"',
+               ' warn auth: unknown user "nobody'):
         expect(ln in texts["hq log"], "hq's log lacks %r: %s" % (
             ln, texts["hq log"][-800:]))
     expect("auth refused" in texts["branch log"], "the branch's log lacks "
