@@ -10,7 +10,7 @@ int
 client_url_check(const char *url, struct fs_err *err)
 {
 	CURLU *u;
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL;
 	int ret = 0;
 
 	if (url == NULL || *url == '\0')
@@ -26,8 +26,14 @@ client_url_check(const char *url, struct fs_err *err)
 	    strcasecmp(scheme, "https") != 0)
 		ret = fs_err_set(err, FS_EINVAL, "URL must be http:// or "
 		    "https://: %s", url);
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		/* Not echoed: it may hold a password. */
+		ret = fs_err_set(err, FS_EINVAL, "the URL must not name a user "
+		    "or password (the pairing's name is the user, and the "
+		    "password goes in --password-file)");
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(user);
 	curl_url_cleanup(u);
 	return ret;
 }

@@ -62,8 +62,6 @@ cmd_pair_add(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage(e, "give --active or --passive");
 	if (pwfile == NULL)
 		return cmd_usage(e, "--password-file F is required");
-	if (strcmp(role, "passive") == 0 && interval != -1)
-		return cmd_usage(e, "--interval is for active pairings");
 	if (cmd_open(ctx) == -1)
 		return cmd_fail(ctx);
 	if ((password = secret_read_file(pwfile, &ctx->err)) == NULL)

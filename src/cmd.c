@@ -51,9 +51,11 @@ const struct cmd_entry cmd_table[] = {
 	  "add a pairing with a peer",
 	  "--passive\tthis side serves; the active side connects as NAME\n"
 	  "--active\tthis side polls the peer at --url\n"
-	  "--url URL\tthe passive peer, http://HOST:PORT/ or https://...\n"
+	  "--url URL\tthe passive peer, http://HOST:PORT/ or https://... "
+	  "(no user or password in it)\n"
 	  "--password-file F\tfile whose first line is the shared password\n"
-	  "--interval SECONDS\tseconds between polls, 1 to 604800 (default 60)",
+	  "--interval SECONDS\tactive only: seconds between polls, 1 to "
+	  "604800 (default 60)",
 	  cmd_pair_add },
 	{ "pair list", "[--json]", "list pairings",
 	  "--json\tmachine-readable output", cmd_pair_list },
@@ -66,7 +68,7 @@ const struct cmd_entry cmd_table[] = {
 	  "--json\tmachine-readable report", cmd_pair_test },
 	{ "pair set", "NAME KEY VALUE",
 	  "change a pairing setting",
-	  "interval SECONDS\tseconds between polls (1 to 604800)\n"
+	  "interval SECONDS\tactive only: seconds between polls (1 to 604800)\n"
 	  "policy newest|active|passive\twho wins a conflict (the active "
 	  "side's setting decides)\n"
 	  "enabled yes|no\twhether the pairing runs\n"

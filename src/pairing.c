@@ -161,6 +161,9 @@ pairing_add(struct store *s, const char *name, const char *role,
 	} else if (url != NULL)
 		return fs_err_set(err, FS_EINVAL, "a passive pairing has no "
 		    "--url: the active side connects to it");
+	if (strcmp(role, "passive") == 0 && interval != -1)
+		return fs_err_set(err, FS_EINVAL, "an interval is for active "
+		    "pairings: the active side decides when to connect");
 	if (interval == -1)
 		interval = FS_DEFAULT_INTERVAL;
 	if (interval < 1 || interval > 86400 * 7)
@@ -298,6 +301,12 @@ pairing_set(struct store *s, const char *name, const char *key,
 	if ((p = pairing_get(s, name, err)) == NULL)
 		return -1;
 	if (strcmp(key, "interval") == 0) {
+		if (strcmp(p->role, "active") != 0) {
+			fs_err_set(err, FS_EINVAL, "an interval is for active "
+			    "pairings: the active side decides when to "
+			    "connect");
+			goto out;
+		}
 		if (util_parse_int(value, 1, 604800, &n) == -1) {
 			fs_err_set(err, FS_EINVAL, "interval must be 1 to "
 			    "604800 seconds");

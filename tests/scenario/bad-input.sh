@@ -53,7 +53,7 @@ rejected() {
 
 step "the checksum sees a change (sanity check of this test)"
 cp "$DB" "$T/copy.db"
-ok fs -d "$T/copy.db" pair set hub interval 7
+ok fs -d "$T/copy.db" pair set hub policy active
 [ "$(checksum "$T/copy.db")" != "$SUM" ] || fail "checksum blind"
 rm -f "$T/copy.db"*
 
@@ -148,6 +148,13 @@ rejected 'url' fs -d "$DB" pair add x --passive --url http://127.0.0.1:1/ \
     --password-file "$T/pw"
 rejected 'URL' fs -d "$DB" pair set branch url 'http://'
 rejected 'url' fs -d "$DB" pair set hub url http://127.0.0.1:1/
+# A password in the URL would be shown by pair list and never used.
+rejected 'must not name a user or password' fs -d "$DB" pair add x \
+    --active --url http://u:s3cret@127.0.0.1:1/ --password-file "$T/pw"
+rejected 'must not name a user or password' fs -d "$DB" pair set branch \
+    url http://u@127.0.0.1:1/
+lacks "$T/err" 's3cret'
+rejected 'interval is for active' fs -d "$DB" pair set hub interval 5
 rejected 'active' fs -d "$DB" pair add x --active --passive \
     --url http://127.0.0.1:1/ --password-file "$T/pw"
 rejected 'active' fs -d "$DB" pair add x --password-file "$T/pw"

@@ -342,6 +342,11 @@ def bad_input(env):
          b'"password":"x","url":"http://127.0.0.1:1/","interval":0}', 400),
         ("POST", "/api/pairings", b'{"name":"p","role":"passive",'
          b'"password":"x"}', 409),
+        ("POST", "/api/pairings", b'{"name":"q","role":"passive",'
+         b'"password":"x","interval":5}', 400),
+        ("POST", "/api/pairings", b'{"name":"q","role":"active",'
+         b'"password":"x","url":"http://u:pw@127.0.0.1:1/"}', 400),
+        ("PATCH", "/api/pairings/p", b'{"interval":5}', 400),
         ("PATCH", "/api/pairings/p", b'{"interval":"5"}', 400),
         ("PATCH", "/api/pairings/p", b'{"interval":1.5}', 400),
         ("PATCH", "/api/pairings/p", b'{"enabled":"yes"}', 400),

@@ -49,12 +49,16 @@ test_add_active_and_passive(void **state)
 	assert_string_equal(p->secret, KEY);
 	pairing_free(p);
 
-	th_assert_ok(t, pairing_add(t->s, "branch-1", "passive", NULL, PW, 5,
+	/* The active side decides when to connect: no interval here. */
+	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "branch-1", "passive",
+	    NULL, PW, 5, &t->err));
+	assert_non_null(strstr(t->err.msg, "interval is for active"));
+	th_assert_ok(t, pairing_add(t->s, "branch-1", "passive", NULL, PW, -1,
 	    &t->err));
 	p = pairing_get(t->s, "branch-1", &t->err);
 	assert_string_equal(p->role, "passive");
 	assert_null(p->url);
-	assert_int_equal(p->interval, 5);
+	assert_int_equal(p->interval, FS_DEFAULT_INTERVAL);
 	/* The passive side keeps only HA1 of the key, for its user name. */
 	assert_string_equal(p->secret, HA1_BRANCH1);
 	pairing_free(p);
@@ -130,16 +134,20 @@ test_add_refusals(void **state)
 	    "example.com:8443/fs", PW, -1, &t->err));
 
 	/* Interval bounds: 1 s to a week. */
-	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "passive", NULL,
+	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "active", URL,
 	    PW, 0, &t->err));
-	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "passive", NULL,
+	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "active", URL,
 	    PW, 604801, &t->err));
-	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "passive", NULL,
+	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i0", "active", URL,
 	    PW, -5, &t->err));
-	th_assert_ok(t, pairing_add(t->s, "i1", "passive", NULL, PW, 1,
+	th_assert_ok(t, pairing_add(t->s, "i1", "active", URL, PW, 1,
 	    &t->err));
-	th_assert_ok(t, pairing_add(t->s, "i2", "passive", NULL, PW, 604800,
+	th_assert_ok(t, pairing_add(t->s, "i2", "active", URL, PW, 604800,
 	    &t->err));
+	/* A user or password in the URL: never used, so refused. */
+	th_assert_fails(t, FS_EINVAL, pairing_add(t->s, "i3", "active",
+	    "http://u:secret@127.0.0.1:1/", PW, -1, &t->err));
+	assert_null(strstr(t->err.msg, "secret"));
 	assert_int_equal(th_int(t, "SELECT count(*) FROM _fs_pair"), 4);
 }
 
