@@ -2,8 +2,9 @@
  * merge-int.h - what the parts of the merge share; not for other code.
  * merge.c applies a batch record by record, merge-decode.c reads it,
  * merge-field.c merges the fields of a record that exists here,
- * merge-create.c creates (or links) a record new here, and
- * merge-pending.c writes the records a batch creates in bulk.
+ * merge-create.c creates (or links) a record new here,
+ * merge-pending.c writes the records a batch creates in bulk, and
+ * merge-adopt.c registers rows the app's own triggers insert meanwhile.
  */
 #ifndef FS_MERGE_INT_H
 #define FS_MERGE_INT_H
@@ -71,6 +72,21 @@ struct merge_pending {
 	int run;		/* creations in a row into plain tables */
 	int quiet;		/* triggers are off for this connection */
 };
+
+/* merge-adopt.c: rows the app's triggers insert during an apply. */
+struct adopt_mark {
+	int64_t tid, end;	/* the table; its largest row id before */
+	char *qt, *qk, *qa;	/* quoted: table, key and time-added column */
+};
+struct merge_adopt {
+	struct adopt_mark *m;
+	int n;			/* 0 when the app has no triggers */
+};
+int merge_adopt_begin(struct store *s, struct merge_adopt *a,
+    struct fs_err *err);
+int merge_adopt_end(struct store *s, struct merge_adopt *a,
+    int64_t *adopted, struct fs_err *err);
+void merge_adopt_free(struct merge_adopt *a);
 
 /* Step st once and reset it; an error is reported as the apply's. */
 int merge_step(struct store *s, sqlite3_stmt *st, struct fs_err *err);

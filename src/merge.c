@@ -198,6 +198,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 {
 	const cJSON *origins, *changes, *rec;
 	struct merge_pending *p = NULL;
+	struct merge_adopt adopt = { NULL, 0 };
 	int64_t *ids = NULL, log_end = 0, *remapped = NULL;
 	int nids, ret = -1, stamp;
 
@@ -219,6 +220,8 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 			c->at = sqlite3_column_int64(q, 1);
 		}
 		sqlite3_reset(q);
+		if (merge_adopt_begin(c->s, &adopt, err) == -1)
+			goto out;
 	}
 	{
 		/* Most pairings never link by match key: skip that lookup. */
@@ -265,7 +268,8 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		}
 		merge_inrec_free(&r);
 	}
-	if (merge_pend_flush(c, p, err) == -1)
+	if (merge_pend_flush(c, p, err) == -1 ||
+	    merge_adopt_end(c->s, &adopt, &st->adopted, err) == -1)
 		goto out;
 	if (stamp) {
 		/* The rows this batch wrote: when, by our clock (sql/003). */
@@ -285,6 +289,7 @@ out:
 	if (p != NULL)
 		free(p->plain);
 	free(p);
+	merge_adopt_free(&adopt);
 	free(ids);
 	free(remapped);
 	c->remapped = NULL;

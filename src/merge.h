@@ -55,6 +55,7 @@ struct merge_stats {
 	int64_t records;	/* records in the batch */
 	int64_t applied;	/* field values written */
 	int64_t created;	/* records created */
+	int64_t adopted;	/* rows the app's triggers inserted meanwhile */
 	int64_t linked;		/* records linked by match key */
 	int64_t conflicts;
 	int64_t ambiguous;

@@ -39,6 +39,16 @@ xcalloc(size_t n, size_t m)
 	return p;
 }
 
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom();
+	return q;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -30,7 +30,9 @@ Proves:
    never guessed; 20,000 records on each side with an unindexed match
    column link in one pass (fieldsync indexes the column unless the app
    already has an index to search it by, and drops its index again with
-   table remove).
+   table remove);
+ - rows the app's own triggers insert while a peer's change is applied
+   get a record and flow like any other, and their edits are captured.
 """
 
 import os
@@ -708,8 +710,51 @@ def column_renamed(env):
     same_rows(hq, br, T, cols, "b1", "b1")
 
 
+def app_trigger_rows(env):
+    """Rows the app's own triggers insert while sync applies a peer's
+    change (a journal kept by the app at head office) get a record like
+    any other row: they flow to the peer, and later edits of them are
+    captured.  The capture triggers stand aside during an apply, so the
+    engine finds them by where each table's row ids ended."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    for inst in (hq, br):
+        inst.shell("CREATE TABLE journal(id INTEGER PRIMARY KEY, note "
+                   "TEXT);")
+        inst.fs("table", "add", "journal")
+    out = br.fs("map", "add", "b1", "journal.note")
+    wire = re.search(r"as field (\d+)", out).group(1)
+    hq.fs("map", "add", "b1", "journal.note", "--remote-field", wire)
+    hq.shell("CREATE TRIGGER app_new AFTER INSERT ON customers BEGIN "
+             "INSERT INTO journal(note) VALUES ('new ' || new.name); END; "
+             "CREATE TRIGGER app_phone AFTER UPDATE OF phone ON customers "
+             "BEGIN INSERT INTO journal(note) VALUES ('phone ' || "
+             "new.phone); END;")
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+    settle(br)
+    br.shell("UPDATE customers SET phone = '555' WHERE name = 'Ann';")
+    settle(br)
+    notes = [("new Ann",), ("phone 555",)]
+    for inst in (hq, br):
+        eq(inst.query("SELECT note FROM journal ORDER BY note"), notes,
+           "%s: journal" % inst.name)
+    eq(hq.query("SELECT count(*) FROM journal WHERE id NOT IN (SELECT "
+                "lrow FROM _fs_record r JOIN _fs_table t USING (tid) WHERE "
+                "t.name = 'journal' AND lrow IS NOT NULL)"), [(0,)],
+       "hq's journal rows without a record")
+    hq.shell("UPDATE journal SET note = 'phone 555 (checked)' WHERE note = "
+             "'phone 555';")
+    settle(br)
+    eq(br.query("SELECT note FROM journal ORDER BY note"),
+       [("new Ann",), ("phone 555 (checked)",)], "branch: edited journal")
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
-         copied_database, table_rebuilt, column_renamed],
+         copied_database, table_rebuilt, column_renamed, app_trigger_rows],
         budget=150)
