@@ -105,7 +105,8 @@ cmd_table_remove(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_open(ctx) == -1 || catalog_table_remove(ctx->store,
 	    argv[optind], &ctx->err) == -1)
 		return cmd_fail(ctx);
-	printf("removed table %s (its data and field numbers are kept)\n",
-	    argv[optind]);
+	printf("removed table %s (its data and field numbers are kept; "
+	    "updates made to it from now on are not captured, even after "
+	    "table add)\n", argv[optind]);
 	return FS_EXIT_OK;
 }
