@@ -31,6 +31,9 @@ static const char SQL_SEEN_OWN[] =
 static const char SQL_ECHO_VALUE[] = "SELECT ?1";
 static const char SQL_LOGGED_NEW[] =
     "SELECT new FROM _fs_log WHERE seq = ?1";
+static const char SQL_FIELD_NEWEST[] =
+    "SELECT new, hlc, origin, src, kind FROM _fs_log WHERE rid = ?1 AND "
+    "fid = ?2 ORDER BY seq DESC LIMIT 1";
 static const char SQL_RELINK[] =
     "UPDATE _fs_record SET lrow = ?2 WHERE rid = ?1";
 static const char SQL_SWITCH[] =
@@ -108,6 +111,24 @@ origin_instance(struct merge_ctx *c, int64_t id)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
 	return v ? v : xstrdup("");
+}
+
+/* Whether version (h1, o1) is later than (h2, o2) by the hybrid clock. */
+static int
+later_version(struct merge_ctx *c, int64_t h1, int64_t o1, int64_t h2,
+    int64_t o2)
+{
+	char *a, *b;
+	int r;
+
+	if (h1 != h2 || o1 == o2)
+		return h1 > h2;
+	a = origin_instance(c, o1);
+	b = origin_instance(c, o2);
+	r = newer(h1, a, h2, b);
+	free(a);
+	free(b);
+	return r;
 }
 
 static int
@@ -456,6 +477,113 @@ out:
 }
 
 /*
+ * A peer's edit of a record hard-deleted here: no row takes it, but it
+ * is kept in the log (with its value), so that a restore that brings the
+ * row back later, from any peer, does not bring back an older value in
+ * its place (merge_revive_record).  Data fields only: what the status
+ * field says of a tombstone is its hard delete.
+ */
+static int
+tomb_keep(struct merge_ctx *c, struct inrec *r, int64_t rid,
+    struct fs_err *err)
+{
+	for (int i = 0; i < r->nin; i++) {
+		struct infield *in = &r->in[i];
+		struct version lv[2];
+		const struct version *l;
+		int seen;
+
+		if (in->f->is_status || in->f->is_added ||
+		    !fieldmap_mode_receives(in->f->mode))
+			continue;
+		memset(lv, 0, sizeof lv);
+		lv[0].fid = in->f->fid;
+		if (versions_get(c->s, rid, lv, 2, err) == -1)
+			return -1;
+		if ((l = versions_find(lv, 2, in->f->fid)) == NULL ||
+		    !l->found)
+			l = versions_find(lv, 2, 0);
+		if (l != NULL && l->found && l->hlc == in->hlc &&
+		    l->origin == in->origin)
+			continue;
+		if ((seen = seen_before(c, rid, in, err)) == -1)
+			return -1;
+		if (seen)
+			continue;
+		if (l != NULL && l->found && !later_version(c, in->hlc,
+		    in->origin, l->hlc, l->origin))
+			continue;
+		if (merge_log_direct(c, rid, in, NULL, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Before a revived row is written: a field whose newest version here is
+ * later than the restore's (an edit kept by tomb_keep, or one made here
+ * before the hard delete) keeps it.  Its value replaces the incoming
+ * one, and *relog is set: the caller logs that version again after the
+ * revival, so that it reaches the peers whose cursor passed it while the
+ * record was a tombstone (which sent them only its deletion).
+ */
+static int
+newest_here(struct merge_ctx *c, int64_t rid, struct infield *in,
+    int *relog, int64_t *src, int *has_src, struct fs_err *err)
+{
+	sqlite3_stmt *q = store_stmt(c->s, SQL_FIELD_NEWEST, err);
+	sqlite3_value *v;
+	int rc, later;
+	int64_t hlc, origin;
+
+	*relog = 0;
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, rid);
+	sqlite3_bind_int64(q, 2, in->f->fid);
+	if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return rc == SQLITE_DONE ? 0 : store_dberr(c->s, err,
+		    "read log");
+	}
+	hlc = sqlite3_column_int64(q, 1);
+	origin = sqlite3_column_int64(q, 2);
+	/* A field change (not a creation or hard delete) that is later. */
+	later = (sqlite3_column_int(q, 4) & 3) == 0 && later_version(c, hlc,
+	    origin, in->hlc, in->origin);
+	if (later) {
+		v = sqlite3_column_value(q, 0);
+		proto_value_free(&in->v);
+		memset(&in->v, 0, sizeof in->v);
+		in->v.type = sqlite3_value_type(v);
+		if (in->v.type == SQLITE_INTEGER)
+			in->v.i = sqlite3_value_int64(v);
+		else if (in->v.type == SQLITE_FLOAT)
+			in->v.d = sqlite3_value_double(v);
+		else if (in->v.type == SQLITE_TEXT ||
+		    in->v.type == SQLITE_BLOB) {
+			const void *b = in->v.type == SQLITE_TEXT ?
+			    (const void *)sqlite3_value_text(v) :
+			    sqlite3_value_blob(v);
+
+			in->v.n = (size_t)sqlite3_value_bytes(v);
+			in->v.owned = xmalloc(in->v.n + 1);
+			if (in->v.n > 0)
+				memcpy(in->v.owned, b, in->v.n);
+			in->v.owned[in->v.n] = '\0';
+			in->v.p = in->v.owned;
+		}
+		in->hlc = hlc;
+		in->origin = origin;
+		*has_src = sqlite3_column_type(q, 3) != SQLITE_NULL;
+		*src = sqlite3_column_int64(q, 3);
+		*relog = 1;
+	}
+	sqlite3_reset(q);
+	return 0;
+}
+
+/*
  * A record hard-deleted here (its row is gone, the record stays) that
  * the peer, which kept a soft-deleted copy, has restored.  A restore is
  * sent whole (changes.c), so the row comes back with every field the
@@ -473,8 +601,9 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 	struct version lv[2];
 	const struct version *l;
 	sqlite3_stmt *q;
-	int *use = NULL, n = 0, has_added = 0, ret = -1, live, seen;
-	int clashed = 0;
+	int *use = NULL, *relog = NULL, n = 0, has_added = 0, ret = -1, live;
+	int seen, clashed = 0;
+	struct { int64_t src; int has_src; } *srcs = NULL;
 	int64_t lrow;
 
 	for (int i = 0; i < r->nin; i++)
@@ -482,7 +611,7 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 		    fieldmap_mode_receives(r->in[i].f->mode))
 			in = &r->in[i];
 	if (in == NULL || r->hard)
-		return 0;
+		return tomb_keep(c, r, rid, err);
 	/* Live or deleted as the app reads the value (value_is_deleted). */
 	if ((q = store_stmt(c->s, SQL_ECHO_VALUE, err)) == NULL)
 		return -1;
@@ -495,7 +624,7 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	if (!live)
-		return 0;	/* deleted on both sides */
+		return tomb_keep(c, r, rid, err);	/* deleted on both sides */
 
 	memset(lv, 0, sizeof lv);
 	lv[0].fid = in->f->fid;
@@ -526,16 +655,22 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			return -1;
 		st->conflicts++;
 		if (!remote_wins)
-			return 0;
+			return tomb_keep(c, r, rid, err);
 		clashed = 1;
 	}
 
 	/* The row again, the insert trigger standing aside (ap_bulk). */
 	use = xcalloc((size_t)r->nin + 1, sizeof *use);
+	relog = xcalloc((size_t)r->nin + 1, sizeof *relog);
+	srcs = xcalloc((size_t)r->nin + 1, sizeof *srcs);
 	for (int i = 0; i < r->nin; i++)
 		if (fieldmap_mode_receives(r->in[i].f->mode)) {
 			n += use[i] = 1;
 			has_added |= r->in[i].f->is_added;
+			if (&r->in[i] != in && !r->in[i].f->is_added &&
+			    newest_here(c, rid, &r->in[i], &relog[i],
+			    &srcs[i].src, &srcs[i].has_src, err) == -1)
+				goto out;
 		}
 	if (merge_insert_row(c, r, use, has_added, &lrow, err) == -1 ||
 	    (q = store_stmt(c->s, SQL_RELINK, err)) == NULL)
@@ -548,10 +683,29 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 	 * Each field now has the peer's version, as if applied one by one;
 	 * the restore itself last, marked when it won a clash.
 	 */
-	for (int i = 0; i < r->nin; i++)
-		if (use[i] && &r->in[i] != in &&
-		    merge_log_direct(c, rid, &r->in[i], NULL, err) == -1)
+	for (int i = 0; i < r->nin; i++) {
+		if (!use[i] || &r->in[i] == in)
+			continue;
+		if (relog[i]) {
+			/* Our later version, again: see newest_here. */
+			if ((q = store_stmt(c->s, SQL_LOG_DIRECT, err)) == NULL)
+				goto out;
+			sqlite3_bind_int64(q, 1, rid);
+			sqlite3_bind_int64(q, 2, r->in[i].f->fid);
+			sqlite3_bind_int64(q, 3, r->in[i].hlc);
+			sqlite3_bind_int64(q, 4, r->in[i].origin);
+			if (srcs[i].has_src)
+				sqlite3_bind_int64(q, 5, srcs[i].src);
+			else
+				sqlite3_bind_null(q, 5);
+			sqlite3_bind_int(q, 6, 0);
+			sqlite3_bind_null(q, 7);
+			proto_bind_value(q, 8, &r->in[i].v);
+			if (merge_step(c->s, q, err) == -1)
+				goto out;
+		} else if (merge_log_direct(c, rid, &r->in[i], NULL, err) == -1)
 			goto out;
+	}
 	if (merge_log_direct(c, rid, in, NULL, err) == -1 || (clashed &&
 	    ((q = store_stmt(c->s, SQL_MARK_CONFLICT, err)) == NULL ||
 	    merge_step(c->s, q, err) == -1)))
@@ -560,5 +714,7 @@ merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 	ret = 0;
 out:
 	free(use);
+	free(relog);
+	free(srcs);
 	return ret;
 }

@@ -16,6 +16,8 @@ Proves, in each:
    exactly one conflict where the two met;
  - a record hard-deleted on A and restored on C (through B) comes back
    on A, whole;
+ - a spoke's edit of a record the hub hard-deleted is kept by the hub
+   and wins over the older value when the other spoke restores it;
  - with the daemons running (every second) and random edits of random
    fields on all three instances at once, all three converge;
  - the middle of the chain put back from a backup gets back what it
@@ -153,6 +155,31 @@ def chain_of_three(env):
     scenario(env, chain)
 
 
+def edit_of_hard_deleted(env):
+    """The hub hard-deletes a record while a spoke edits it; the other
+    spoke, which kept its soft-deleted copy, restores it: the edit is not
+    lost, all three end with it (the hub kept it while the row was gone,
+    and the restore does not bring the older value back over it)."""
+    a, b, c, spokes = hub(env)
+    a.shell("INSERT INTO customers(name, phone) VALUES ('Ann', 'orig');")
+    pass_all(spokes, 2)
+    b.shell("DELETE FROM customers;")
+    c.shell("UPDATE customers SET phone = 'from C';")
+    pass_all(lambda: [(c, "c"), (a, "a"), (c, "c")])
+    for inst in (a, c):
+        eq(inst.query("SELECT fs_status FROM customers"), [(1,)],
+           "%s: soft-deleted copy" % inst.name)
+    eq(b.count(T), 0, "B: row gone")
+    a.shell("UPDATE customers SET fs_status = 0;")
+    pass_all(spokes, 3)
+    for inst in (a, b, c):
+        eq(inst.query("SELECT name, phone, fs_status FROM customers"),
+           [("Ann", "from C", 0)], "%s: the restored record" % inst.name)
+        for p in inst.fs_json("status"):
+            eq(p["state"], "green", "%s: %s" % (inst.name, p["pair"]))
+    quiet((a, b, c), spokes)
+
+
 def daemons(env):
     """Random concurrent edits on all three; the daemons converge them."""
     a, b, c, spokes = hub(env)
@@ -243,5 +270,6 @@ def middle_restored(env):
 
 
 if __name__ == "__main__":
-    run([hub_and_spoke, chain_of_three, daemons, middle_restored],
+    run([hub_and_spoke, chain_of_three, edit_of_hard_deleted, daemons,
+         middle_restored],
         budget=150)
