@@ -236,6 +236,54 @@ match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	return 0;
 }
 
+/*
+ * Whether a row here with r's match key has a record already linked to
+ * another of the peer's records: then the peer holds two records with
+ * that key, and which of them the row stands for was never knowable.
+ */
+static int
+match_taken(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
+    int n, int *taken, struct fs_err *err)
+{
+	int rc;
+
+	*taken = 0;
+	if (t->taken_q == NULL) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_printf(&b, "SELECT 1 FROM %s a CROSS JOIN _fs_record r ON "
+		    "r.tid = ?1 AND r.lrow = a.%s JOIN _fs_link l ON l.pid = ?2 "
+		    "AND l.rid = r.rid WHERE ", t->qname, t->qkey);
+		for (int i = 0; i < n; i++) {
+			buf_addstr(&b, i ? " AND a." : "a.");
+			ident_quote(&b, t->match[i]);
+			buf_printf(&b, " = ?%d", i + 3);
+		}
+		buf_addstr(&b, " LIMIT 1");
+		t->taken_q = store_prepare(c->s, b.data, err);
+		buf_free(&b);
+		if (t->taken_q == NULL)
+			return -1;
+	}
+	sqlite3_reset(t->taken_q);
+	sqlite3_bind_int64(t->taken_q, 1, t->tid);
+	sqlite3_bind_int64(t->taken_q, 2, c->m->pair->pid);
+	for (int i = 0; i < n; i++) {
+		const struct infield *v = in_column(r, t->match[i]);
+
+		if (v == NULL || v->v.type == SQLITE_NULL)
+			return 0;
+		proto_bind_value(t->taken_q, i + 3, &v->v);
+	}
+	rc = sqlite3_step(t->taken_q);
+	*taken = rc == SQLITE_ROW;
+	sqlite3_reset(t->taken_q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(c->s, err, "match");
+	return 0;
+}
+
 /* On a first sync, the record the table's --match columns link r to. */
 int
 merge_find_match(struct merge_ctx *c, struct synctable *t,
@@ -249,8 +297,18 @@ merge_find_match(struct merge_ctx *c, struct synctable *t,
 		return 0;
 	while (t->match[n] != NULL)
 		n++;
-	return match_by(c, t, r, t->match, n, &t->match_q, rid, ambiguous,
-	    err);
+	if (merge_dupkey(c, r)) {
+		*ambiguous = 1;	/* the sender has two: link neither */
+		return 0;
+	}
+	if (match_by(c, t, r, t->match, n, &t->match_q, rid, ambiguous,
+	    err) == -1)
+		return -1;
+	/* A second record of the peer's with a key already linked here. */
+	if (*rid == 0 && !*ambiguous && c->has_links &&
+	    match_taken(c, t, r, n, ambiguous, err) == -1)
+		return -1;
+	return 0;
 }
 
 /* The row here that holds r's values in cols[0..n), whatever its record. */

@@ -3,8 +3,9 @@
  * merge.c applies a batch record by record, merge-decode.c reads it,
  * merge-field.c merges the fields of a record that exists here,
  * merge-create.c creates (or links) a record new here,
- * merge-pending.c writes the records a batch creates in bulk, and
- * merge-adopt.c registers rows the app's own triggers insert meanwhile.
+ * merge-pending.c writes the records a batch creates in bulk,
+ * merge-adopt.c registers rows the app's own triggers insert meanwhile,
+ * and merge-dupkeys.c finds match keys a batch holds twice.
  */
 #ifndef FS_MERGE_INT_H
 #define FS_MERGE_INT_H
@@ -87,6 +88,13 @@ int merge_adopt_begin(struct store *s, struct merge_adopt *a,
 int merge_adopt_end(struct store *s, struct merge_adopt *a,
     int64_t *adopted, struct fs_err *err);
 void merge_adopt_free(struct merge_adopt *a);
+
+/* merge-dupkeys.c: match keys a batch holds more than once. */
+char *merge_match_key(const struct inrec *r);
+int merge_dupkeys_build(struct merge_ctx *c, const cJSON *changes,
+    const int64_t *ids, int nids, struct fs_err *err);
+int merge_dupkey(const struct merge_ctx *c, const struct inrec *r);
+void merge_dupkeys_free(struct merge_ctx *c);
 
 /* Step st once and reset it; an error is reported as the apply's. */
 int merge_step(struct store *s, sqlite3_stmt *st, struct fs_err *err);

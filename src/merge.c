@@ -249,7 +249,8 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	memset(p->slots, 0, sizeof p->slots);
 	p->nplain = c->m->ntables;
 	p->plain = xcalloc((size_t)p->nplain + 1, sizeof *p->plain);
-	if (merge_origins_map(c->s, origins, &ids, &nids, err) == -1)
+	if (merge_origins_map(c->s, origins, &ids, &nids, err) == -1 ||
+	    merge_dupkeys_build(c, changes, ids, nids, err) == -1)
 		goto out;
 	cJSON_ArrayForEach(rec, changes) {
 		struct inrec r;
@@ -290,6 +291,7 @@ out:
 		free(p->plain);
 	free(p);
 	merge_adopt_free(&adopt);
+	merge_dupkeys_free(c);
 	free(ids);
 	free(remapped);
 	c->remapped = NULL;

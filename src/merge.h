@@ -80,6 +80,8 @@ struct merge_ctx {
 	int64_t watermark;
 	const int64_t *remapped;	/* our fids the peer says it remapped */
 	int nremapped;
+	char **dupkeys;		/* match keys a batch holds twice, sorted */
+	int ndupkeys;
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

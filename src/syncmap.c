@@ -39,6 +39,7 @@ syncmap_destroy(struct syncmap *m)
 		free(t->fields);
 		sqlite3_finalize(t->read);
 		sqlite3_finalize(t->match_q);
+		sqlite3_finalize(t->taken_q);
 		sqlite3_finalize(t->insert);
 		free(t->ins_fids);
 		if (t->match)

@@ -45,6 +45,7 @@ struct synctable {
 	int nfields;
 	sqlite3_stmt *read;	/* all mapped columns of one row, by rowid */
 	sqlite3_stmt *match_q;	/* find a record by the match columns */
+	sqlite3_stmt *taken_q;	/* ... one linked to another peer record */
 	sqlite3_stmt *insert;	/* last INSERT built, for ins_fids */
 	int64_t *ins_fids;
 	int ins_n;

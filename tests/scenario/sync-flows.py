@@ -26,8 +26,8 @@ Proves:
    reason on both sides' status, applies nothing, and flows once the
    data is fixed;
  - on a first sync, --match links existing records instead of duplicating
-   them, and an ambiguous match is reported (status ambiguous_matches),
-   never guessed; 20,000 records on each side with an unindexed match
+   them, and an ambiguous match (two records with the key on either
+   side) is reported (status ambiguous_matches), never guessed; 20,000 records on each side with an unindexed match
    column link in one pass (fieldsync indexes the column unless the app
    already has an index to search it by, and drops its index again with
    table remove);
@@ -354,11 +354,15 @@ def match(env):
                    "(?, ?, ?)", [
                        ("Ann", "1", "ann@x"), ("Bob", "2hq", "bob@x"),
                        ("Dan", "4", "dan@x"), ("Dup1", "5", "dup@x"),
-                       ("Dup2", "6", "dup@x"), ("NoMail", "7", None)])
+                       ("Dup2", "6", "dup@x"), ("NoMail", "7", None),
+                       ("Eve", "8", "eve@x")])
+    # The branch's duplicate: the sender's side (its records arrive one
+    # by one at hq, where the first would have taken the only eve@x).
     br.shell("INSERT INTO customers(name, phone, email) VALUES "
              "('Ann', '1', 'ann@x'), ('Bob', '2', 'bob@x'), "
              "('Cid', '3', 'cid@x'), ('Dup', '5', 'dup@x'), "
-             "('NoMail', '7', NULL);")
+             "('NoMail', '7', NULL), ('Eve1', '8', 'eve@x'), "
+             "('Eve2', '9', 'eve@x');")
     pair(hq, br, "b1", ["name", "phone", "email", "fs_status"])
     settle(br)
     # Bob's phone differed: one conflict, decided by the policy (newest:
@@ -382,6 +386,12 @@ def match(env):
         eq(sorted(r[0] for r in inst.query(
             "SELECT name FROM customers WHERE email = 'dup@x'")),
            ["Dup", "Dup1", "Dup2"], "%s: dup@x rows" % inst.name)
+        eq(sorted(r[0] for r in inst.query(
+            "SELECT name FROM customers WHERE email = 'eve@x'")),
+           ["Eve", "Eve1", "Eve2"], "%s: eve@x rows" % inst.name)
+    expect(hq.status("b1")["ambiguous_matches"] >= 2,
+           "hq counts the branch's two eve@x records as ambiguous: %r" %
+           hq.status("b1"))
     same_rows(hq, br, T, ["name", "phone", "email", "fs_status"], "b1", "b1")
     # A linked record stays linked: later edits go to the same row.
     br.shell("UPDATE customers SET phone = '99' WHERE email = 'ann@x';")
