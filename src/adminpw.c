@@ -137,6 +137,17 @@ out:
 	return ret;
 }
 
+void
+adminpw_tag(struct store *s, unsigned char tag[32])
+{
+	char *v = store_meta_get(s, META_KEY, NULL);
+
+	memset(tag, 0, 32);
+	if (v != NULL)
+		secret_sha256(v, strlen(v), tag);
+	secret_free(v);
+}
+
 int
 adminpw_is_set(struct store *s)
 {

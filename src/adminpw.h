@@ -27,6 +27,11 @@ int adminpw_set(struct store *s, const char *password, struct fs_err *err);
 int adminpw_check(struct store *s, const char *password, struct fs_err *err);
 /* Whether a password is set (0 on any error). */
 int adminpw_is_set(struct store *s);
+/*
+ * A fingerprint of the stored hash (all zero when none is set), which
+ * changes whenever the password is set again, even to the same one.
+ */
+void adminpw_tag(struct store *s, unsigned char tag[32]);
 /* Length and content rules; 0 or -1 with a message for the user. */
 int adminpw_valid(const char *password, struct fs_err *err);
 

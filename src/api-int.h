@@ -18,6 +18,7 @@ struct api {
 	struct session_table *sessions;
 	int tls;
 	int loopback;		/* listening on a loopback address only */
+	unsigned char pwtag[32];	/* adminpw_tag when sessions began */
 	char cookie[48];	/* the session cookie's name */
 };
 

@@ -35,6 +35,7 @@ api_new(const struct api_config *cfg, struct fs_err *err)
 	a->tls = cfg->tls;
 	a->loopback = cfg->loopback;
 	a->sessions = session_table_new();
+	adminpw_tag(a->s, a->pwtag);
 	/*
 	 * Cookies are per host, not per port: two instances served on one
 	 * host must not overwrite each other's login, so the name carries
@@ -459,6 +460,18 @@ api_serve(struct api *a, const struct http_request *req,
 		    "loopback address: name it as 127.0.0.1, [::1] or "
 		    "localhost in the URL");
 		goto out;
+	}
+	{
+		/* "fieldsync passwd" ends every session, as a restart would. */
+		unsigned char tag[32];
+
+		adminpw_tag(a->s, tag);
+		if (memcmp(tag, a->pwtag, sizeof tag) != 0) {
+			session_close_all(a->sessions);
+			memcpy(a->pwtag, tag, sizeof tag);
+			log_info("ui: the admin password changed: every session "
+			    "ended");
+		}
 	}
 	if (strcmp(req->path, "/api/login") == 0) {
 		if (strcmp(req->method, "POST") != 0) {

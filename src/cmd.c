@@ -25,7 +25,7 @@ const struct cmd_entry cmd_table[] = {
 	  "this one its own identity, so the two can be paired",
 	  cmd_init },
 	{ "passwd", "[--password-file F]",
-	  "set the web UI's admin password",
+	  "set the web UI's admin password (ends the UI's open sessions)",
 	  "--password-file F\tfile whose first line is the new password "
 	  "(default: type it twice at the terminal)",
 	  cmd_passwd },

@@ -129,6 +129,13 @@ session_find(struct session_table *t, const char *token, int64_t now,
 }
 
 void
+session_close_all(struct session_table *t)
+{
+	for (int i = 0; i < FS_SESSION_MAX; i++)
+		memset(&t->s[i], 0, sizeof t->s[i]);
+}
+
+void
 session_close(struct session_table *t, const char *token)
 {
 	struct session *s = lookup(t, token);

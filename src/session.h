@@ -18,7 +18,8 @@
  * (FS_SESSION_MAX; the least recently used session gives way).
  *
  * A session ends on logout, after FS_SESSION_IDLE_S without a request,
- * or FS_SESSION_LIFE_S after login, whichever comes first.
+ * or FS_SESSION_LIFE_S after login, whichever comes first; all of them
+ * when the admin password changes (the API notices, session_close_all).
  *
  * Failed logins are counted per client address with the server's
  * guessing brake (server-int.h): after FS_AUTH_FREE_FAILURES failures
@@ -57,6 +58,8 @@ int session_find(struct session_table *t, const char *token, int64_t now_ms,
     char csrf[FS_SESSION_HEX], int64_t *left_s);
 /* End the session of token, if any. */
 void session_close(struct session_table *t, const char *token);
+/* End every session (the admin password changed). */
+void session_close_all(struct session_table *t);
 /* Whether header (may be NULL) is this session's CSRF token. */
 int session_csrf_ok(const char csrf[FS_SESSION_HEX], const char *header);
 

@@ -12,7 +12,7 @@ talks HTTP to them with http.client, the way a browser would:
    double-encoded and NUL forms serve nothing else;
  - wrong passwords are slowed down (429 with Retry-After) without
    slowing the server for others, and a right one works after the wait;
- - logout ends the session for good;
+ - logout ends the session for good, and "passwd" ends them all;
  - malformed JSON, wrong types, unknown keys, hostile names and oversized
    bodies each get one clear 4xx error and leave the database unchanged;
  - on a loopback address, a request naming another Host (DNS
@@ -302,6 +302,30 @@ def logout_ends_session(env):
     st, _, _ = w3.req("POST", "/api/tables", {"table": "customers"},
                       headers={"X-CSRF-Token": w2.csrf})
     eq(st, 403, "another session's CSRF token")
+
+
+def passwd_ends_sessions(env):
+    """'fieldsync passwd' ends every open session (a leaked cookie stops
+    working without a restart); the new password logs in, the old one
+    does not."""
+    a = ui_instance(env, "a")
+    w = Web(a).login()
+    w2 = Web(a).login()
+    w.json("GET", "/api/pairings")
+    with open(env.path("admin2"), "w") as f:
+        f.write("another admin password\n")
+    a.fs("passwd", "--password-file", env.path("admin2"))
+    for web in (w, w2):
+        st, _, _ = web.req("GET", "/api/pairings")
+        eq(st, 401, "a session from before passwd")
+    st, _, _ = Web(a).req("POST", "/api/login", {"password": ADMIN},
+                          cookie=False, csrf=False)
+    eq(st, 401, "the old password")
+    w3 = Web(a).login("another admin password")
+    w3.json("GET", "/api/pairings")
+    st, _, _ = w.req("GET", "/api/pairings")
+    eq(st, 401, "the old cookie after a new login")
+    expect("every session ended" in a.log_text(), "the log says so")
 
 
 def bad_input(env):
@@ -693,6 +717,6 @@ def ui_busy(env):
 
 if __name__ == "__main__":
     run([no_session_401, csrf_required, traversal, login_throttled,
-         logout_ends_session, bad_input, open_limits, foreign_host,
-         ui_busy, api_pairing_flow],
+         logout_ends_session, passwd_ends_sessions, bad_input, open_limits,
+         foreign_host, ui_busy, api_pairing_flow],
         budget=300)
