@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,22 @@ struct daemon {
 };
 
 static volatile sig_atomic_t stopping;
+
+/*
+ * The database holds each pairing's key (the passive side its Digest
+ * HA1): whoever reads the file can sync as that pairing.  The app may
+ * mean its group to read it, so this is said, not refused.
+ */
+static void
+warn_readable(const char *db)
+{
+	struct stat sb;
+
+	if (stat(db, &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		log_warn("%s can be read by other users of this machine, and it "
+		    "holds the pairing keys: chmod go-r %s (and its -wal and "
+		    "-shm files)", db, db);
+}
 
 static void
 on_signal(int sig)
@@ -329,6 +346,7 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	}
 	fflush(stdout);
 	log_info("listening on %s (port %d)", cfg.listen, server_port(d.srv));
+	warn_readable(o->db);
 	while (!stopping) {
 		run_job(&d);
 		run_due(&d);

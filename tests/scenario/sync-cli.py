@@ -253,6 +253,21 @@ def sync_exit_status(env):
 def serve_errors(env):
     hq = env.instance("hq")
     other = env.instance("other")
+    # A database others may read holds the pairing keys: a warning.
+    os.chmod(hq.db, 0o644)
+    hq.serve()
+    hq.server.stop()
+    expect(re.search(r" warn .*hq\.db can be read by other users .*chmod "
+                     r"go-r ", hq.log_text()), "no warning of a database "
+           "others may read: %r" % hq.log_text()[-500:])
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(hq.db + suffix):
+            os.chmod(hq.db + suffix, 0o600)
+    n = len(hq.log_text())
+    hq.serve()
+    hq.server.stop()
+    expect("can be read by other" not in hq.log_text()[n:],
+           "the warning on a database only its owner reads")
     # A port held by a plain listening socket.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
