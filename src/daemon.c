@@ -1,6 +1,7 @@
 /* daemon.c - the serve loop; see daemon.h. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,17 +291,31 @@ listen_is_loopback(const char *listen)
 	    strncmp(listen, "localhost:", 10) == 0;
 }
 
+/* Whether path names another file than it did (or none). */
+static int
+replaced(const char *path, const struct stat *was)
+{
+	struct stat now;
+
+	if (stat(path, &now) == -1)
+		return errno == ENOENT || errno == ENOTDIR;
+	return now.st_dev != was->st_dev || now.st_ino != was->st_ino;
+}
+
 int
 daemon_run(const struct daemon_opts *o, struct fs_err *err)
 {
 	struct daemon d;
 	struct server_config cfg;
 	struct sigaction sa;
+	struct stat opened;
 	int ret = -1;
 
 	memset(&d, 0, sizeof d);
 	d.o = o;
 	if ((d.loop_store = store_open(o->db, err)) == NULL ||
+	    (stat(o->db, &opened) == -1 && fs_err_set(err, FS_EIO,
+	    "cannot stat %s: %s", o->db, strerror(errno)) == -1) ||
 	    store_check_ready(d.loop_store, err) == -1 ||
 	    store_check_writable(d.loop_store, err) == -1 ||
 	    (d.srv_store = store_open(o->db, err)) == NULL)
@@ -350,6 +365,17 @@ daemon_run(const struct daemon_opts *o, struct fs_err *err)
 	while (!stopping) {
 		run_job(&d);
 		run_due(&d);
+		if (replaced(o->db, &opened)) {
+			/*
+			 * Our connections still hold the old file: what they
+			 * wrote now would be lost with it, and acknowledged.
+			 */
+			fs_err_set(err, FS_EIO, "%s was replaced or removed "
+			    "while serve ran: stopped, so that nothing more "
+			    "goes into the old file; start serve again", o->db);
+			log_warn("%s", err->msg);
+			goto out;
+		}
 		usleep(100000);
 	}
 	log_info("stopping");

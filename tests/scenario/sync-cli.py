@@ -45,6 +45,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -307,6 +308,25 @@ def serve_errors(env):
         expect("--tls-cert" in one_err(r, "serve %s" % args[0]),
                "serve %s" % args[0])
         eq(r.stdout, b"", "stdout of serve %s" % args[0])
+    # The database file replaced under a running serve (a copy moved over
+    # it): its connections would go on writing to the old, deleted file.
+    src = sqlite3.connect(hq.db)
+    dst = sqlite3.connect(hq.db + ".new")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    os.replace(hq.db + ".new", hq.db)
+    try:
+        rc = hq.server.p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise Failure("serve kept running on a replaced database")
+    eq(rc, 1, "serve's exit status after its database was replaced")
+    expect(re.search(r" warn .*hq\.db was replaced or removed while serve "
+                     r"ran: stopped", hq.log_text()),
+           "the reason in the log: %r" % hq.log_text()[-400:])
+    hq.server.stop()
+    hq.serve()
+    expect(hq.server.alive(), "serve on the new file")
 
 
 def integrity(inst):
