@@ -62,14 +62,14 @@ table_end(struct store *s, struct adopt_mark *m, struct fs_err *err)
 
 	buf_init(&b, 0);
 	buf_printf(&b, "SELECT max(%s) FROM %s", m->qk, m->qt);
-	if ((st = store_stmt(s, b.data, err)) != NULL) {
+	if ((st = store_prepare(s, b.data, err)) != NULL) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			m->end = sqlite3_column_type(st, 0) == SQLITE_NULL ?
 			    INT64_MIN : sqlite3_column_int64(st, 0);
 			ret = 0;
 		} else
 			store_dberr(s, err, "read row ids");
-		sqlite3_reset(st);
+		sqlite3_finalize(st);
 	}
 	buf_free(&b);
 	return ret;
@@ -121,7 +121,7 @@ adopt_table(struct store *s, const struct adopt_mark *m, int64_t *adopted,
 	struct buf b;
 	sqlite3_stmt *st;
 	int64_t from = 0, n;
-	int ret = -1;
+	int ret = -1, rc;
 
 	buf_init(&b, 0);
 	if ((st = store_stmt(s, SQL_MAX_RID, err)) == NULL)
@@ -139,11 +139,14 @@ adopt_table(struct store *s, const struct adopt_mark *m, int64_t *adopted,
 	    "(ORDER BY k)) FROM (SELECT %s AS k FROM %s WHERE %s > ?2 AND %s "
 	    "NOT IN (SELECT lrow FROM _fs_record WHERE tid = ?1 AND lrow > ?2))"
 	    " ORDER BY k", m->qk, m->qt, m->qk, m->qk);
-	if ((st = store_stmt(s, b.data, err)) == NULL)
+	/* Built here, so prepared here: store_stmt is for constant SQL. */
+	if ((st = store_prepare(s, b.data, err)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, m->tid);
 	sqlite3_bind_int64(st, 2, m->end);
-	if (merge_step(s, st, err) == -1)
+	rc = merge_step(s, st, err);
+	sqlite3_finalize(st);
+	if (rc == -1)
 		goto out;
 	if ((n = sqlite3_changes(s->db)) == 0) {
 		ret = 0;
@@ -163,10 +166,12 @@ adopt_table(struct store *s, const struct adopt_mark *m, int64_t *adopted,
 	buf_printf(&b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ',"
 	    " 'now') WHERE %s IS NULL AND %s IN (SELECT lrow FROM _fs_record "
 	    "WHERE rid > ?1)", m->qt, m->qa, m->qa, m->qk);
-	if ((st = store_stmt(s, b.data, err)) == NULL)
+	if ((st = store_prepare(s, b.data, err)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, from);
-	if (merge_step(s, st, err) == -1)
+	rc = merge_step(s, st, err);
+	sqlite3_finalize(st);
+	if (rc == -1)
 		goto out;
 	*adopted += n;
 	ret = 0;

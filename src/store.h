@@ -63,7 +63,9 @@ void store_rollback(struct store *s);
 
 /*
  * A cached prepared statement for the constant sql (reset and with its
- * bindings cleared).  The store owns it: never finalize it.
+ * bindings cleared).  The store owns it: never finalize it.  The cache
+ * is keyed by sql's address, so sql must live as long as the store (a
+ * string literal): a built string's address is soon another's.
  */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct fs_err *err);
 /* A fresh statement the caller finalizes (for SQL built at run time). */
