@@ -208,7 +208,7 @@ resolve_all(struct api_call *c)
 	static const char *const keys[] = { "keep", NULL };
 	struct fs_err err;
 	const char *keep;
-	int64_t resolved, skipped;
+	int64_t resolved, skipped, superseded;
 	cJSON *res;
 
 	if (!is(c, "POST"))
@@ -217,11 +217,12 @@ resolve_all(struct api_call *c)
 		return;
 	fs_err_clear(&err);
 	if (conflict_resolve_all(c->a->s, keep, &resolved, &skipped,
-	    &err) == -1)
+	    &superseded, &err) == -1)
 		return api_fail(c, &err);
 	res = cJSON_CreateObject();
 	cJSON_AddNumberToObject(res, "resolved", (double)resolved);
 	cJSON_AddNumberToObject(res, "skipped", (double)skipped);
+	cJSON_AddNumberToObject(res, "superseded", (double)superseded);
 	api_ok(c, 200, res);
 }
 
@@ -233,6 +234,8 @@ resolve(struct api_call *c, const char *ids)
 	struct fs_err err;
 	const char *keep;
 	long long id;
+	int superseded;
+	cJSON *res;
 
 	if (!is(c, "POST"))
 		return method_not_allowed(c, "POST");
@@ -243,9 +246,12 @@ resolve(struct api_call *c, const char *ids)
 	if (api_body(c, keys) == -1 || api_str(c, "keep", 1, 16, &keep) == -1)
 		return;
 	fs_err_clear(&err);
-	if (conflict_resolve(c->a->s, id, keep, &err) == -1)
+	if (conflict_resolve(c->a->s, id, keep, &superseded, &err) == -1)
 		return api_fail(c, &err);
-	api_done(c);
+	res = cJSON_CreateObject();
+	cJSON_AddBoolToObject(res, "ok", 1);
+	cJSON_AddBoolToObject(res, "superseded", superseded);
+	api_ok(c, 200, res);
 }
 
 /* GET /api/records?table=T&q=TEXT&offset=N&limit=N */

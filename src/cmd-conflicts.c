@@ -84,6 +84,7 @@ cmd_conflicts_resolve(struct cmd_ctx *ctx, int argc, char **argv)
 	const struct cmd_entry *e = cmd_find("conflicts resolve");
 	const char *keep = NULL;
 	long long id = 0;
+	int superseded;
 	int c, all = 0;
 
 	opterr = 0;
@@ -103,21 +104,30 @@ cmd_conflicts_resolve(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_open(ctx) == -1)
 		return cmd_fail(ctx);
 	if (all) {
-		int64_t n, skipped;
+		int64_t n, skipped, stale;
 
 		if (conflict_resolve_all(ctx->store, keep, &n, &skipped,
-		    &ctx->err) == -1)
+		    &stale, &ctx->err) == -1)
 			return cmd_fail(ctx);
 		printf("%" PRId64 " conflicts resolved: kept the %s value\n", n,
 		    keep);
+		if (stale > 0)
+			printf("%" PRId64 " closed without writing: their field "
+			    "changed again since, and that later change "
+			    "stands\n", stale);
 		if (skipped > 0)
 			printf("%" PRId64 " left open: their rows were "
 			    "hard-deleted here (restore them on the peer)\n",
 			    skipped);
 		return FS_EXIT_OK;
 	}
-	if (conflict_resolve(ctx->store, id, keep, &ctx->err) == -1)
+	if (conflict_resolve(ctx->store, id, keep, &superseded,
+	    &ctx->err) == -1)
 		return cmd_fail(ctx);
-	printf("conflict %lld resolved: kept %s value\n", id, keep);
+	if (superseded)
+		printf("conflict %lld closed without writing: its field changed "
+		    "again since, and that later change stands\n", id);
+	else
+		printf("conflict %lld resolved: kept %s value\n", id, keep);
 	return FS_EXIT_OK;
 }

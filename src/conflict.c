@@ -26,7 +26,17 @@ static const char SQL_LIST[] =
 static const char SQL_CONFLICT_GET[] =
     "SELECT c.local_value, c.remote_value, t.name, f.name, r.lrow, "
     "c.resolved_at, (SELECT k.name FROM _fs_field k WHERE k.tid = t.tid AND "
-    "k.role = 'rowid'), c.winner FROM _fs_conflict c JOIN _fs_record r ON "
+    "k.role = 'rowid'), c.winner, "
+    /* 8, 9: whether the field's version is still the winner's */
+    "coalesce((SELECT l.hlc FROM _fs_log l WHERE l.rid = c.rid AND l.fid = "
+    "c.fid ORDER BY l.seq DESC LIMIT 1), (SELECT l.hlc FROM _fs_log l WHERE "
+    "l.rid = c.rid AND l.fid = 0 ORDER BY l.seq DESC LIMIT 1)) IS "
+    "iif(c.winner = 'remote', c.remote_hlc, c.local_hlc), "
+    "coalesce((SELECT l.origin FROM _fs_log l WHERE l.rid = c.rid AND l.fid "
+    "= c.fid ORDER BY l.seq DESC LIMIT 1), (SELECT l.origin FROM _fs_log l "
+    "WHERE l.rid = c.rid AND l.fid = 0 ORDER BY l.seq DESC LIMIT 1)) IS "
+    "iif(c.winner = 'remote', c.remote_origin, c.local_origin) "
+    "FROM _fs_conflict c JOIN _fs_record r ON "
     "r.rid = c.rid JOIN _fs_table t ON t.tid = r.tid JOIN _fs_field f ON "
     "f.fid = c.fid WHERE c.id = ?1";
 static const char SQL_CONFLICT_CLOSE[] =
@@ -103,18 +113,21 @@ conflict_list(struct store *s, int all, int64_t offset, int64_t limit,
  * Resolve open conflict id inside the caller's transaction: keep is 0
  * (local), 1 (remote) or 2 (whichever won).  *skipped: the kept value
  * has no row to go into here (hard-deleted), so nothing was done; only
- * with tolerate, else that is an error.
+ * with tolerate, else that is an error.  *superseded: the field changed
+ * again after the conflict, so the conflict is closed without writing:
+ * its value would overwrite that later change.
  */
 static int
 resolve_one(struct store *s, int64_t id, int keep, int tolerate,
-    int *skipped, struct fs_err *err)
+    int *skipped, int *superseded, struct fs_err *err)
 {
 	sqlite3_stmt *st, *close, *up = NULL;
 	struct buf b;
 	char now[64];
+	const char *how;
 	int ret = -1, col;
 
-	*skipped = 0;
+	*skipped = *superseded = 0;
 	buf_init(&b, 0);
 	/* Cached: --all runs these once per open conflict. */
 	if ((st = store_stmt(s, SQL_CONFLICT_GET, err)) == NULL)
@@ -131,6 +144,12 @@ resolve_one(struct store *s, int64_t id, int keep, int tolerate,
 	}
 	col = keep < 2 ? keep : strcmp((const char *)sqlite3_column_text(st,
 	    7), "remote") == 0;
+	how = col ? "kept remote" : "kept local";
+	if (!sqlite3_column_int(st, 8) || !sqlite3_column_int(st, 9)) {
+		*superseded = 1;
+		how = "superseded: the field changed again since";
+		goto close;
+	}
 	if (sqlite3_column_type(st, 4) == SQLITE_NULL && col == 1) {
 		/*
 		 * The row was hard-deleted here: there is nothing to write
@@ -167,13 +186,13 @@ resolve_one(struct store *s, int64_t id, int keep, int tolerate,
 		if (store_step_done(s, up, err) == -1)
 			goto out;
 	}
+close:
 	if ((close = store_stmt(s, SQL_CONFLICT_CLOSE, err)) == NULL)
 		goto out;
 	store_now_iso(now);
 	sqlite3_bind_int64(close, 1, id);
 	sqlite3_bind_text(close, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(close, 3, col ? "kept remote" : "kept local", -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(close, 3, how, -1, SQLITE_STATIC);
 	if (store_step_done(s, close, err) == -1)
 		goto out;
 	ret = 0;
@@ -200,14 +219,16 @@ keep_code(const char *keep, struct fs_err *err)
 
 int
 conflict_resolve(struct store *s, int64_t id, const char *keep,
-    struct fs_err *err)
+    int *superseded, struct fs_err *err)
 {
-	int k = keep_code(keep, err), skipped;
+	int k = keep_code(keep, err), skipped, sup;
 
+	if (superseded == NULL)
+		superseded = &sup;
 	if (k == -1 || store_check_ready(s, err) == -1 ||
 	    store_begin(s, err) == -1)
 		return -1;
-	if (resolve_one(s, id, k, 0, &skipped, err) == -1) {
+	if (resolve_one(s, id, k, 0, &skipped, superseded, err) == -1) {
 		store_rollback(s);
 		return -1;
 	}
@@ -216,7 +237,7 @@ conflict_resolve(struct store *s, int64_t id, const char *keep,
 
 int
 conflict_resolve_all(struct store *s, const char *keep, int64_t *resolved,
-    int64_t *skipped, struct fs_err *err)
+    int64_t *skipped, int64_t *superseded, struct fs_err *err)
 {
 	int k = keep_code(keep, err);
 	sqlite3_stmt *st;
@@ -224,7 +245,7 @@ conflict_resolve_all(struct store *s, const char *keep, int64_t *resolved,
 	size_t n = 0, cap = 0;
 	int rc;
 
-	*resolved = *skipped = 0;
+	*resolved = *skipped = *superseded = 0;
 	if (k == -1 || store_check_ready(s, err) == -1 ||
 	    store_begin(s, err) == -1)
 		return -1;
@@ -246,12 +267,13 @@ conflict_resolve_all(struct store *s, const char *keep, int64_t *resolved,
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int sk;
+		int sk, sup;
 
-		if (resolve_one(s, ids[i], k, 1, &sk, err) == -1)
+		if (resolve_one(s, ids[i], k, 1, &sk, &sup, err) == -1)
 			goto fail;
-		*resolved += !sk;
+		*resolved += !sk && !sup;
 		*skipped += sk;
+		*superseded += sup;
 	}
 	free(ids);
 	return store_commit(s, err);

@@ -23,15 +23,22 @@
  */
 cJSON *conflict_list(struct store *s, int all, int64_t offset, int64_t limit,
     struct fs_err *err);
-/* keep is "local", "remote" or "winner" (the side the policy chose). */
+/*
+ * keep is "local", "remote" or "winner" (the side the policy chose).
+ * When the field changed again after the conflict, writing its value
+ * would undo that later change: the conflict is closed without writing
+ * and *superseded (may be NULL) set.
+ */
 int conflict_resolve(struct store *s, int64_t id, const char *keep,
-    struct fs_err *err);
+    int *superseded, struct fs_err *err);
 /*
  * Resolve every open conflict alike, in one transaction.  A conflict
  * whose kept value has no row to go into here (hard-deleted) stays open
- * and is counted in *skipped.
+ * and is counted in *skipped; one whose field changed again since is
+ * closed without writing and counted in *superseded.
  */
 int conflict_resolve_all(struct store *s, const char *keep,
-    int64_t *resolved, int64_t *skipped, struct fs_err *err);
+    int64_t *resolved, int64_t *skipped, int64_t *superseded,
+    struct fs_err *err);
 
 #endif

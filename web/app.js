@@ -755,6 +755,7 @@
         if (!confirm(t("confirm_accept_all"))) return;
         api("POST", "conflicts/resolve", { keep: "winner" }).then(function (r) {
           load();
+          if (r.superseded > 0) add(tools, h("p", { cls: "msg", text: t("conflicts_superseded", { n: r.superseded }) }));
           if (r.skipped > 0) add(tools, h("p", { cls: "msg bad", text: t("conflicts_skipped", { n: r.skipped }) }));
         }, function (e) { add(tools, errorBox(e.message)); });
       } }));

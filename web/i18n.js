@@ -160,6 +160,7 @@ window.FS_TEXTS = {
     conflicts_accept_all: "Accept all decisions",
     confirm_accept_all: "Close every open conflict, keeping the value each one's policy chose?",
     conflicts_skipped: "{n} left open: their rows were deleted here (restore them on the peer).",
+    conflicts_superseded: "{n} closed without writing: their field changed again since, and that later change stands.",
     conflict_record: "{table} record {rowid}",
     conflict_deleted_record: "{table} (record deleted)",
     conflict_field: "Field",

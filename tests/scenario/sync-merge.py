@@ -11,7 +11,8 @@ Proves:
    conflict, decided by each policy (newest by hybrid clock, whichever
    side wrote last; active; passive), with both values kept; the status
    shows it; "conflicts resolve ID --keep" reverses the choice and the
-   reversal syncs to the peer;
+   reversal syncs to the peer, but never undoes an edit of the field made
+   after the conflict (it is then closed without writing);
  - both sides writing the same value is no conflict;
  - a restore on one side clashing with a hard delete on the other is a
    conflict like any other: the newer wins, a restore that wins brings
@@ -145,6 +146,37 @@ def conflict_case(env, policy, last, winner):
     expect(r.returncode != 0, "resolving twice succeeded")
     settle(br)
     same_rows(hq, br, T, COLS)
+
+
+def resolve_after_edit(env):
+    """A conflict resolved after its field changed again: writing the
+    kept value would undo that later edit, so the conflict is closed
+    without writing (alone or with --all), and the later edit stands on
+    both sides."""
+    hq, br, sid = setup(env)
+    for rnd in range(2):
+        hq.execute("UPDATE customers SET name = 'Ann (hq %d)' WHERE id = ?" %
+                   rnd, (hq.rowid_of(T, sid),))
+        br.execute("UPDATE customers SET name = 'Ann (branch %d)' WHERE id "
+                   "= ?" % rnd, (br.rowid_of(T, sid),))
+        settle(br)
+        br.execute("UPDATE customers SET name = 'Ann (later %d)' WHERE id = "
+                   "?" % rnd, (br.rowid_of(T, sid),))
+        settle(br)
+    cf = hq.conflicts()
+    eq(len(cf), 2, "open conflicts")
+    out = hq.fs("conflicts", "resolve", cf[0]["id"], "--keep", "local")
+    expect("closed without writing" in out, "resolve said %r" % out)
+    out = hq.fs("conflicts", "resolve", "--all", "--keep", "local")
+    expect(out.startswith("0 conflicts resolved") and
+           "1 closed without writing" in out, "resolve --all said %r" % out)
+    settle(br)
+    for inst in (hq, br):
+        eq(val(inst, sid, "name"), "Ann (later 1)", "%s: the later edit" %
+           inst.name)
+    eq([c["resolution"] for c in hq.conflicts(True)],
+       ["superseded: the field changed again since"] * 2, "resolutions")
+    eq(hq.status("b1")["state"], "green", "hq status")
 
 
 def newest_branch_last(env):
@@ -428,5 +460,5 @@ if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
          restore_wins_clash, hard_delete_wins_clash, conflict_storm,
-         conflict_once, map_change, map_new_field],
+         conflict_once, resolve_after_edit, map_change, map_new_field],
         budget=150)
