@@ -201,7 +201,10 @@ conflicts(struct api_call *c)
 	api_ok(c, 200, l);
 }
 
-/* POST /api/conflicts/resolve {keep: local|remote|winner}: every open one */
+/*
+ * POST /api/conflicts/resolve {keep: local|remote|winner}: every open one;
+ * answers {resolved, skipped, superseded} (see conflict_resolve_all).
+ */
 static void
 resolve_all(struct api_call *c)
 {
@@ -227,6 +230,7 @@ resolve_all(struct api_call *c)
 }
 
 /* POST /api/conflicts/ID/resolve {keep: local|remote|winner} */
+/* It answers {ok, superseded}. */
 static void
 resolve(struct api_call *c, const char *ids)
 {

@@ -549,13 +549,16 @@ def api_pairing_flow(env):
        "newest wins: the branch's edit")
     eq(wp.json("GET", "/api/pairings/br")["status"]["state"], "red",
        "passive status with a conflict waiting")
-    wp.json("POST", "/api/conflicts/%d/resolve" % c["id"], {"keep": "local"})
+    eq(wp.json("POST", "/api/conflicts/%d/resolve" % c["id"],
+               {"keep": "local"}), {"ok": True, "superseded": False},
+       "resolving one")
     eq(wp.json("GET", "/api/conflicts"), [], "conflicts after resolving")
     eq(len(wp.json("GET", "/api/conflicts?all=1")), 1, "resolved listed")
     eq(len(wp.json("GET", "/api/conflicts?all=1&limit=1")), 1, "a page of 1")
     eq(wp.json("GET", "/api/conflicts?all=1&offset=1"), [], "past the end")
     eq(wp.json("POST", "/api/conflicts/resolve", {"keep": "winner"}),
-       {"resolved": 0, "skipped": 0}, "resolving all with none open")
+       {"resolved": 0, "skipped": 0, "superseded": 0},
+       "resolving all with none open")
     st, _, _ = wp.req("POST", "/api/conflicts/%d/resolve" % c["id"],
                       {"keep": "remote"})
     eq(st, 409, "resolving twice")
