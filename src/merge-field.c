@@ -158,27 +158,39 @@ record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	return merge_step(c->s, st, err);
 }
 
-/* Whether this record's field had the incoming version before (-1: error). */
+/*
+ * Whether sql (?1 rid, ?2 fid, ?3 hlc[, ?4 origin]) finds a row for the
+ * incoming version of the record's field (-1: error, about what).
+ */
 static int
-seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
+version_row(struct merge_ctx *c, const char *sql, int64_t rid,
+    const struct infield *in, int with_origin, const char *what,
     struct fs_err *err)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((q = store_stmt(c->s, in->origin == 0 ? SQL_SEEN_OWN : SQL_SEEN,
-	    err)) == NULL)
+	if ((q = store_stmt(c->s, sql, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, rid);
 	sqlite3_bind_int64(q, 2, in->f->fid);
 	sqlite3_bind_int64(q, 3, in->hlc);
-	if (in->origin != 0)
+	if (with_origin)
 		sqlite3_bind_int64(q, 4, in->origin);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_dberr(c->s, err, "read log");
+		return store_dberr(c->s, err, what);
 	return rc == SQLITE_ROW;
+}
+
+/* Whether this record's field had the incoming version before (-1: error). */
+static int
+seen_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    struct fs_err *err)
+{
+	return version_row(c, in->origin == 0 ? SQL_SEEN_OWN : SQL_SEEN, rid,
+	    in, in->origin != 0, "read log", err);
 }
 
 /*
@@ -191,20 +203,8 @@ static int
 lost_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
     struct fs_err *err)
 {
-	sqlite3_stmt *q;
-	int rc;
-
-	if ((q = store_stmt(c->s, SQL_LOST_BEFORE, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, rid);
-	sqlite3_bind_int64(q, 2, in->f->fid);
-	sqlite3_bind_int64(q, 3, in->hlc);
-	sqlite3_bind_int64(q, 4, in->origin);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_dberr(c->s, err, "read conflicts");
-	return rc == SQLITE_ROW;
+	return version_row(c, SQL_LOST_BEFORE, rid, in, 1, "read conflicts",
+	    err);
 }
 
 /* Whether the peer says it remapped our field fid (merge_apply). */
