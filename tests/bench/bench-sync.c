@@ -155,7 +155,7 @@ setup_side(struct side *sd, const char *name, int64_t rows, int active,
 	    instance_init(sd->s, name, &created, &err) == -1 ||
 	    catalog_table_add(sd->s, "items", NULL, &err) == -1 ||
 	    pairing_add(sd->s, "bench", active ? "active" : "passive",
-	    active ? url : NULL, PASSWORD, 1, &err) == -1)
+	    active ? url : NULL, PASSWORD, active ? 1 : -1, &err) == -1)
 		die("setup", &err);
 	for (int i = 0; i < NFIELDS; i++) {
 		char tc[32];
