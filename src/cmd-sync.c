@@ -99,6 +99,7 @@ cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "tls-cert", required_argument, NULL, 'c' },
 		{ "tls-key", required_argument, NULL, 'k' },
+		{ "no-ui", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -115,6 +116,8 @@ cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 			o.tls_cert = optarg;
 		else if (c == 'k')
 			o.tls_key = optarg;
+		else if (c == 'n')
+			o.no_ui = 1;
 		else
 			return cmd_parse_common(e, c, argv);
 	}

@@ -97,13 +97,15 @@ const struct cmd_entry cmd_table[] = {
 	  "--limit N\tshow at most N entries", cmd_log },
 	{ "sync", "[PAIR]", "run one sync pass of every enabled active "
 	  "pairing (or of PAIR) and exit", NULL, cmd_sync },
-	{ "serve", "[--listen ADDR:PORT] [--tls-cert F --tls-key F]",
+	{ "serve", "[--listen ADDR:PORT] [--tls-cert F --tls-key F] [--no-ui]",
 	  "serve the sync endpoint and run active pairings every interval; "
 	  "log each event (changes moved, failures, refusals) on stderr",
 	  "--listen ADDR:PORT\taddress to serve on (default 127.0.0.1:8080; "
 	  "port 0 picks a free one)\n"
 	  "--tls-cert F\tPEM certificate: serve HTTPS\n"
-	  "--tls-key F\tPEM private key of --tls-cert", cmd_serve },
+	  "--tls-key F\tPEM private key of --tls-cert\n"
+	  "--no-ui\tserve the sync endpoint only: no web UI, no /api/",
+	  cmd_serve },
 	{ "status", "[--json]", "show each pairing: green or red and why, "
 	  "last sync, pending changes, conflicts, clock offset to the peer",
 	  "--json\tmachine-readable output", cmd_status },

@@ -83,7 +83,11 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 
 	if (strncmp(req->path, "/sync/", 6) == 0)
 		endpoint_sync(d->srv_store, req, resp);
-	else
+	else if (d->o->no_ui) {
+		http_response_error(resp, 404, "this server has its web UI "
+		    "turned off (serve --no-ui): it serves /sync/v1/ only");
+		http_response_header(resp, "X-Content-Type-Options", "nosniff");
+	} else
 		api_handle(d->api, req, resp);
 }
 

@@ -17,6 +17,7 @@ struct daemon_opts {
 	const char *listen;	/* default 127.0.0.1:8080 */
 	const char *tls_cert;
 	const char *tls_key;
+	int no_ui;		/* serve only /sync/: no web UI, no /api/ */
 };
 
 #define FS_DEFAULT_LISTEN "127.0.0.1:8080"

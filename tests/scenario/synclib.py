@@ -235,10 +235,11 @@ class Instance:
             c.close()
 
     # --- the daemon ------------------------------------------------------
-    def serve(self, port=0, timeout=30, env=None):
+    def serve(self, port=0, timeout=30, env=None, args=()):
         """Start "fieldsync serve" on 127.0.0.1:port; return the Proc.
 
-        env: more environment for it, e.g. libfaketime's LD_PRELOAD.
+        env: more environment for it, e.g. libfaketime's LD_PRELOAD;
+        args: more options of serve.
         """
         expect(self.server is None or not self.server.alive(),
                "%s: already serving" % self.name)
@@ -256,7 +257,7 @@ class Instance:
             self.name, port or "any", time.time())).encode())
         logf.flush()
         p = subprocess.Popen([FIELDSYNC, "-d", self.db, "serve", "--listen",
-                              "127.0.0.1:%d" % port],
+                              "127.0.0.1:%d" % port] + list(args),
                              stdout=subprocess.PIPE, stderr=logf,
                              stdin=subprocess.DEVNULL, env=e,
                              cwd=self.env.dir)

@@ -15,6 +15,7 @@ talks HTTP to them with http.client, the way a browser would:
  - logout ends the session for good, and "passwd" ends them all;
  - malformed JSON, wrong types, unknown keys, hostile names and oversized
    bodies each get one clear 4xx error and leave the database unchanged;
+ - "serve --no-ui" answers 404 outside the sync endpoint;
  - on a loopback address, a request naming another Host (DNS
    rebinding) is refused, login included;
  - outside the Digest-protected sync endpoint no body over 64 kB is held
@@ -36,8 +37,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synclib import (Failure, PASSWORD, eq, expect, run,  # noqa: E402
-                     wait_for)
+from synclib import (Failure, PASSWORD, eq, expect, pair,  # noqa: E402
+                     run, sync_ok, wait_for)
 
 ADMIN = "admin-password-1"
 
@@ -691,6 +692,31 @@ def foreign_host(env):
     eq(state(a), before, "database after foreign hosts")
 
 
+def no_ui(env):
+    """serve --no-ui serves the sync endpoint alone: the UI's page, its
+    files and every /api/ route answer 404 (a login is not even offered),
+    while a branch syncs as ever."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    with open(env.path("admin"), "w") as f:
+        f.write(ADMIN + "\n")
+    hq.fs("passwd", "--password-file", env.path("admin"))
+    hq.serve(args=["--no-ui"])
+    pair(hq, br, "b1", ["name", "phone", "fs_status"])
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+    sync_ok(br)
+    eq(hq.count("customers"), 1, "the record synced")
+    w = Web(hq)
+    for method, path in (("GET", "/"), ("GET", "/app.js"),
+                         ("POST", "/api/login"), ("GET", "/api/session")):
+        st, h, b = w.req(method, path, {"password": ADMIN}
+                         if method == "POST" else None, cookie=False,
+                         csrf=False)
+        eq(st, 404, "%s %s with --no-ui" % (method, path))
+        expect(b"--no-ui" in b and h.get("content-type", "").startswith(
+            "application/json"), "%s %s: %r" % (method, path, b))
+
+
 def ui_busy(env):
     """Behind an app's long write transaction a UI change waits as
     briefly as a peer's exchange (2 s, not the CLI's 10 s), so the one
@@ -721,5 +747,5 @@ def ui_busy(env):
 if __name__ == "__main__":
     run([no_session_401, csrf_required, traversal, login_throttled,
          logout_ends_session, passwd_ends_sessions, bad_input, open_limits,
-         foreign_host, ui_busy, api_pairing_flow],
+         foreign_host, no_ui, ui_busy, api_pairing_flow],
         budget=300)
