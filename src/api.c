@@ -337,6 +337,17 @@ login(struct api_call *c)
 		http_response_header(c->resp, "Retry-After", secs);
 		return;
 	}
+	if ((wait = session_login_busy(c->a->sessions, now)) > 0) {
+		char secs[32];
+		long long s = (wait + 999) / 1000;
+
+		snprintf(secs, sizeof secs, "%lld", s);
+		http_response_error(c->resp, 429, "too many wrong passwords on "
+		    "this server in the last minute, from every address "
+		    "together; try again in %lld s", s);
+		http_response_header(c->resp, "Retry-After", secs);
+		return;
+	}
 	if (api_body(c, keys) == -1 ||
 	    api_str(c, "password", 1, FS_ADMINPW_MAX, &pw) == -1)
 		return;

@@ -24,6 +24,9 @@ struct session {
 struct session_table {
 	struct session s[FS_SESSION_MAX];
 	struct server_throttle *brake;
+	/* The last wrong passwords from anywhere: a ring, oldest at next. */
+	int64_t fails[FS_LOGIN_FAILS_MAX];
+	int next;
 };
 
 struct session_table *
@@ -159,8 +162,20 @@ session_login_wait(struct session_table *t, const char *addr, int64_t now)
 }
 
 int64_t
+session_login_busy(struct session_table *t, int64_t now)
+{
+	int64_t oldest = t->fails[t->next];
+
+	if (oldest == 0 || now - oldest >= FS_LOGIN_FAILS_WINDOW_MS)
+		return 0;
+	return oldest + FS_LOGIN_FAILS_WINDOW_MS - now;
+}
+
+int64_t
 session_login_failed(struct session_table *t, const char *addr, int64_t now)
 {
+	t->fails[t->next] = now > 0 ? now : 1;
+	t->next = (t->next + 1) % FS_LOGIN_FAILS_MAX;
 	return server_throttle_fail(t->brake, addr, now);
 }
 

@@ -37,6 +37,8 @@
 #define FS_SESSION_IDLE_S (30 * 60)
 #define FS_SESSION_LIFE_S (12 * 60 * 60)
 #define FS_SESSION_HEX 65	/* 64 hex digits and NUL */
+#define FS_LOGIN_FAILS_MAX 20
+#define FS_LOGIN_FAILS_WINDOW_MS (60 * 1000)
 
 struct session_table;
 
@@ -63,6 +65,13 @@ void session_close_all(struct session_table *t);
 /* Whether header (may be NULL) is this session's CSRF token. */
 int session_csrf_ok(const char csrf[FS_SESSION_HEX], const char *header);
 
+/*
+ * Every address together: after FS_LOGIN_FAILS_MAX wrong passwords in
+ * FS_LOGIN_FAILS_WINDOW_MS, logins wait (each check costs ~0.1 s of the
+ * one server thread, and addresses are cheap to an attacker).  The
+ * milliseconds until one may be tried, 0 if now.
+ */
+int64_t session_login_busy(struct session_table *t, int64_t now_ms);
 /* Milliseconds addr must wait before it may try a login, 0 if none. */
 int64_t session_login_wait(struct session_table *t, const char *addr,
     int64_t now_ms);

@@ -12,6 +12,7 @@ talks HTTP to them with http.client, the way a browser would:
    double-encoded and NUL forms serve nothing else;
  - wrong passwords are slowed down (429 with Retry-After) without
    slowing the server for others, and a right one works after the wait;
+   from many addresses, 20 a minute in all;
  - logout ends the session for good, and "passwd" ends them all;
  - malformed JSON, wrong types, unknown keys, hostile names and oversized
    bodies each get one clear 4xx error and leave the database unchanged;
@@ -278,6 +279,34 @@ def login_throttled(env):
     # Passwords never reach the log.
     expect(ADMIN not in a.log_text() and "wrong0" not in a.log_text(),
            "a password is in the daemon log")
+
+
+def login_flood(env):
+    """Wrong passwords from many addresses (each under its own brake):
+    after 20 in a minute from all of them together, every login waits,
+    so a flood cannot keep the server thread checking passwords."""
+    a = ui_instance(env, "a")
+
+    def login(src, password):
+        c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=60,
+                                       source_address=(src, 0))
+        try:
+            c.request("POST", "/api/login", body=json.dumps(
+                {"password": password}), headers={
+                    "Content-Type": "application/json"})
+            r = c.getresponse()
+            return r.status, r.getheader("Retry-After"), r.read()
+        finally:
+            c.close()
+    for i in range(20):
+        st, _, _ = login("127.0.0.%d" % (i + 2), "wrong password %d" % i)
+        eq(st, 401, "wrong password %d, from its own address" % i)
+    st, after, b = login("127.0.0.50", "another wrong one")
+    eq(st, 429, "the 21st wrong password in a minute")
+    expect(b"every address together" in b and after and int(after) > 0,
+           "the reason and Retry-After: %r %r" % (b, after))
+    st, _, _ = login("127.0.0.1", ADMIN)
+    eq(st, 429, "even the right password waits")
 
 
 def logout_ends_session(env):
@@ -746,6 +775,6 @@ def ui_busy(env):
 
 if __name__ == "__main__":
     run([no_session_401, csrf_required, traversal, login_throttled,
-         logout_ends_session, passwd_ends_sessions, bad_input, open_limits,
+         login_flood, logout_ends_session, passwd_ends_sessions, bad_input, open_limits,
          foreign_host, no_ui, ui_busy, api_pairing_flow],
         budget=300)

@@ -225,6 +225,34 @@ test_capacity_expired_first(void **state)
 		assert_true(found(t, &k[i], end + 10 + i));
 }
 
+/*
+ * Wrong passwords from every address together: the 21st within a minute
+ * waits until the first of them is a minute old; a right one counts not.
+ */
+static void
+test_login_busy(void **state)
+{
+	struct session_table *t = *state;
+	char addr[32];
+
+	assert_int_equal(session_login_busy(t, T0), 0);
+	for (int i = 0; i < FS_LOGIN_FAILS_MAX; i++) {
+		snprintf(addr, sizeof addr, "10.0.0.%d", i + 1);
+		assert_int_equal(session_login_busy(t, T0 + i * 100), 0);
+		session_login_failed(t, addr, T0 + i * 100);
+	}
+	assert_int_equal(session_login_busy(t, T0 + 2000),
+	    FS_LOGIN_FAILS_WINDOW_MS - 2000);
+	session_login_ok(t, "10.0.0.1");
+	assert_true(session_login_busy(t, T0 + 2000) > 0);
+	assert_int_equal(session_login_busy(t, T0 + FS_LOGIN_FAILS_WINDOW_MS),
+	    0);
+	/* One more failure: the window moves to the second one's time. */
+	session_login_failed(t, "10.0.0.99", T0 + FS_LOGIN_FAILS_WINDOW_MS);
+	assert_int_equal(session_login_busy(t, T0 + FS_LOGIN_FAILS_WINDOW_MS),
+	    100);
+}
+
 static void
 test_csrf(void **state)
 {
@@ -348,6 +376,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_capacity_expired_first,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csrf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_busy, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_login_brake, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_login_brake_forgets, setup,
