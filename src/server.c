@@ -214,6 +214,10 @@ server_queue(struct server *srv, struct MHD_Connection *c,
 		    resp->hdr[i].value) == MHD_NO)
 			server_logf(srv, "cannot add response header %s",
 			    resp->hdr[i].name);
+	/* Refusals made here, before any handler, are JSON all the same. */
+	if (MHD_get_response_header(r, "X-Content-Type-Options") == NULL)
+		MHD_add_response_header(r, "X-Content-Type-Options",
+		    "nosniff");
 	if (challenge >= 0)
 		ret = MHD_queue_auth_fail_response2(c, FS_REALM, srv->opaque,
 		    r, challenge ? MHD_YES : MHD_NO, MHD_DIGEST_ALG_SHA256);

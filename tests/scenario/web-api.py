@@ -617,12 +617,13 @@ def api_pairing_flow(env):
 SESSION_GET = b"GET /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def raw_answer(sock, timeout=10):
-    """The status of the answer on sock (None if it was closed unanswered)."""
+def raw_answer(sock, timeout=10, head=None):
+    """The status of the answer on sock (None if it was closed unanswered);
+    its header block goes into the list head, if given."""
     sock.settimeout(timeout)
     data = b""
     try:
-        while b"\r\n" not in data:
+        while b"\r\n\r\n" not in data:
             got = sock.recv(4096)
             if not got:
                 break
@@ -631,6 +632,8 @@ def raw_answer(sock, timeout=10):
         pass
     if not data:
         return None
+    if head is not None:
+        head.append(data.split(b"\r\n\r\n")[0].lower())
     return int(data.split(b" ", 2)[1])
 
 
@@ -646,7 +649,12 @@ def open_limits(env):
                   b"Content-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n{" %
                   (path.encode(), 250 * 2 ** 20))
-        eq(raw_answer(s), 413, "%s: 250 MB declared, 1 byte sent" % path)
+        head = []
+        eq(raw_answer(s, head=head), 413, "%s: 250 MB declared, 1 byte "
+           "sent" % path)
+        expect(b"x-content-type-options: nosniff" in head[0] and
+               b"content-type: application/json" in head[0],
+               "%s: the 413's headers: %r" % (path, head[0]))
         s.close()
     # Chunked, no length: refused once past the cap, not at 256 MB.
     s = socket.create_connection(("127.0.0.1", a.port))
