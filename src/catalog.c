@@ -279,38 +279,70 @@ upsert_fields(struct store *s, int64_t tid, const struct app_table *at,
 	return 0;
 }
 
+/* The quoted key column: not "rowid", which an app column may shadow. */
+static char *
+key_quoted(const struct catalog_table *t, struct fs_err *err)
+{
+	for (int i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].role, "rowid") == 0)
+			return ident_quoted(t->fields[i].name);
+	fs_err_set(err, FS_EINVAL, "table %s has no row id field", t->name);
+	return NULL;
+}
+
+/*
+ * Log as hard-deleted, and make tombstones of, the records whose row is
+ * gone without the delete trigger knowing (removed while the table was
+ * not captured, or by a REPLACE with recursive triggers off); *n counts
+ * them.  The clock is moved on first.
+ */
+static int
+tombstone_gone(struct store *s, const struct catalog_table *t,
+    const char *qt, const char *qk, int64_t *n, struct fs_err *err)
+{
+	struct buf b;
+	int ret = -1;
+
+	buf_init(&b, 0);
+	if (store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
+	    CAPTURE_HLC_NOW ") WHERE id = 1", err) == -1)
+		goto out;
+	/* Row id lookups, not NOT IN: no temporary index of every row id. */
+	buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, old, "
+	    "new) SELECT rid, %" PRId64 ", (SELECT hlc FROM _fs_clock), 0, 2, "
+	    "NULL, 1 FROM _fs_record r WHERE tid = :tid AND lrow IS NOT NULL "
+	    "AND NOT EXISTS (SELECT 1 FROM %s a WHERE a.%s = r.lrow)",
+	    t->status_fid, qt, qk);
+	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
+		goto out;
+	buf_reset(&b);
+	buf_printf(&b, "UPDATE _fs_record SET lrow = NULL WHERE tid = :tid AND "
+	    "lrow IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s a WHERE a.%s = "
+	    "_fs_record.lrow)", qt, qk);
+	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
+		goto out;
+	if (n != NULL)
+		*n += sqlite3_changes(s->db);
+	ret = 0;
+out:
+	buf_free(&b);
+	return ret;
+}
+
 /* Give rows without a record one, and tombstone records whose row is gone. */
 static int
 register_rows(struct store *s, const struct catalog_table *t, const char *qt,
     struct fs_err *err)
 {
 	struct buf b;
-	char *qk = NULL;
+	char *qk;
 	int ret = -1;
 
-	/* The key column, not "rowid", which an app column may shadow. */
-	for (int i = 0; i < t->nfields; i++)
-		if (strcmp(t->fields[i].role, "rowid") == 0)
-			qk = ident_quoted(t->fields[i].name);
-	if (qk == NULL)
-		return fs_err_set(err, FS_EINVAL, "table %s has no row id "
-		    "field", t->name);
+	if ((qk = key_quoted(t, err)) == NULL)
+		return -1;
 	buf_init(&b, 0);
-	if (store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
-	    CAPTURE_HLC_NOW ") WHERE id = 1", err) == -1)
+	if (tombstone_gone(s, t, qt, qk, NULL, err) == -1)
 		goto out;
-	buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, old, "
-	    "new) SELECT rid, %" PRId64 ", (SELECT hlc FROM _fs_clock), 0, 2, "
-	    "NULL, 1 FROM _fs_record WHERE tid = :tid AND lrow IS NOT NULL AND "
-	    "lrow NOT IN (SELECT %s FROM %s)", t->status_fid, qk, qt);
-	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
-		goto out;
-	buf_reset(&b);
-	buf_printf(&b, "UPDATE _fs_record SET lrow = NULL WHERE tid = :tid AND "
-	    "lrow IS NOT NULL AND lrow NOT IN (SELECT %s FROM %s)", qk, qt);
-	if (exec_bound(s, b.data, t->tid, NULL, err) == -1)
-		goto out;
-	buf_reset(&b);
 	/*
 	 * Sync identities as the insert trigger makes them (capture.c): the
 	 * prefix and a clock value each, the clock then moved past them all.
@@ -641,4 +673,110 @@ catalog_fields_json(struct store *s, int64_t pid, struct fs_err *err)
 		return NULL;
 	}
 	return arr;
+}
+
+/* Whether table tid has a record whose row is gone (-1: error). */
+static int
+any_gone(struct store *s, int64_t tid, struct fs_err *err)
+{
+	struct catalog_table *t = catalog_table_get_tid(s, tid, err);
+	struct buf b;
+	sqlite3_stmt *st = NULL;
+	char *qt = NULL, *qk = NULL;
+	int rc, ret = -1;
+
+	buf_init(&b, 0);
+	if (t == NULL || (qk = key_quoted(t, err)) == NULL)
+		goto out;
+	qt = ident_quoted(t->name);
+	buf_printf(&b, "SELECT EXISTS (SELECT 1 FROM _fs_record r WHERE tid = "
+	    "?1 AND lrow IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s a WHERE "
+	    "a.%s = r.lrow))", qt, qk);
+	if ((st = store_prepare(s, b.data, err)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, tid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = sqlite3_column_int(st, 0);
+	else
+		store_dberr(s, err, "look for removed rows");
+out:
+	sqlite3_finalize(st);
+	buf_free(&b);
+	free(qt);
+	free(qk);
+	catalog_table_free(t);
+	return ret;
+}
+
+int
+catalog_sweep(struct store *s, int64_t *gone, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	char *v, now[32];
+	int64_t *tids = NULL;
+	int n = 0, found = 0, rc, ret = -1;
+
+	*gone = 0;
+	if ((v = store_meta_get(s, "swept_at", NULL)) != NULL) {
+		long long at = atoll(v);
+
+		free(v);
+		if (util_now_ms() - at < FS_SWEEP_EVERY_MS)
+			return 0;
+	}
+	/*
+	 * Look first without a write lock, which would hold the app's
+	 * writers up for the whole scan; most looks find nothing.
+	 */
+	if ((st = store_prepare(s, "SELECT tid FROM _fs_table WHERE enrolled",
+	    err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		tids = xrealloc(tids, (size_t)(n + 1) * sizeof *tids);
+		tids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(tids);
+		return store_dberr(s, err, "list tables");
+	}
+	for (int i = 0; i < n; i++) {
+		int r = any_gone(s, tids[i], err);
+
+		if (r == -1) {
+			free(tids);
+			return -1;
+		}
+		if (r)
+			tids[found++] = tids[i];
+	}
+	n = found;
+	if (store_begin(s, err) == -1) {
+		free(tids);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct catalog_table *t = catalog_table_get_tid(s, tids[i], err);
+		char *qt = NULL, *qk = NULL;
+		int r = -1;
+
+		if (t != NULL && (qk = key_quoted(t, err)) != NULL) {
+			qt = ident_quoted(t->name);
+			r = tombstone_gone(s, t, qt, qk, gone, err);
+		}
+		free(qt);
+		free(qk);
+		catalog_table_free(t);
+		if (r == -1)
+			goto out;
+	}
+	snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+	if (store_meta_set(s, "swept_at", now, err) == -1)
+		goto out;
+	ret = store_commit(s, err);
+out:
+	if (ret == -1)
+		store_rollback(s);
+	free(tids);
+	return ret;
 }

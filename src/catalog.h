@@ -71,4 +71,18 @@ const struct catalog_field *catalog_field_by_fid(
  */
 cJSON *catalog_fields_json(struct store *s, int64_t pid, struct fs_err *err);
 
+/*
+ * Records whose app row is gone though no delete was captured: a row a
+ * REPLACE removed for a UNIQUE value while the writer had recursive
+ * triggers off (SQLite's default) fires no delete trigger.  The sweep
+ * logs each as hard-deleted, so that peers delete their copy, and makes
+ * it a tombstone, so that a later row with its row id is a new record.
+ * It reads every enrolled table, so it runs at most every
+ * FS_SWEEP_EVERY_MS (the last time kept in _fs_meta swept_at), and
+ * takes the write lock only when it found something; *gone counts the
+ * records found.
+ */
+#define FS_SWEEP_EVERY_MS (60 * 60 * 1000)
+int catalog_sweep(struct store *s, int64_t *gone, struct fs_err *err);
+
 #endif

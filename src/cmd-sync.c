@@ -8,6 +8,7 @@
 
 #include "active.h"
 #include "appschema.h"
+#include "catalog.h"
 #include "client.h"
 #include "cmd.h"
 #include "daemon.h"
@@ -51,6 +52,20 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	if (active_lock(ctx->db, 600, &fd, &ctx->err) == -1) {
 		appschema_strv_free(names);
 		return cmd_fail(ctx);
+	}
+	{
+		/* Deletes no trigger saw (catalog_sweep), at most hourly. */
+		struct fs_err err;
+		int64_t gone;
+
+		fs_err_clear(&err);
+		if (catalog_sweep(ctx->store, &gone, &err) == -1)
+			fprintf(stderr, "fieldsync: looking for rows removed "
+			    "without a delete: %s\n", err.msg);
+		else if (gone > 0)
+			printf("%lld records whose rows were removed without a "
+			    "delete trigger (a REPLACE) are now deleted\n",
+			    (long long)gone);
 	}
 	for (char **n = names; *n; n++) {
 		struct pairing *p;

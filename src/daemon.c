@@ -13,6 +13,7 @@
 #include "active.h"
 #include "api.h"
 #include "appschema.h"
+#include "catalog.h"
 #include "client.h"
 #include "daemon.h"
 #include "endpoint.h"
@@ -211,6 +212,19 @@ run_due(struct daemon *d)
 	 */
 	if (now < d->next_scan_ms)
 		return;
+	{
+		/* Deletes no trigger saw (catalog_sweep), at most hourly. */
+		int64_t gone;
+
+		fs_err_clear(&err);
+		if (catalog_sweep(d->loop_store, &gone, &err) == -1)
+			log_warn("looking for rows removed without a delete: %s",
+			    err.msg);
+		else if (gone > 0)
+			log_info("%lld records whose rows were removed without a "
+			    "delete trigger (a REPLACE) are now deleted",
+			    (long long)gone);
+	}
 	d->next_scan_ms = now + 1000;
 	if ((names = pairing_names(d->loop_store, &err)) == NULL) {
 		log_warn("cannot list pairings: %s", err.msg);

@@ -32,7 +32,9 @@ Proves:
    already has an index to search it by, and drops its index again with
    table remove);
  - rows the app's own triggers insert while a peer's change is applied
-   get a record and flow like any other, and their edits are captured.
+   get a record and flow like any other, and their edits are captured;
+ - a row a REPLACE removed for its UNIQUE value without a delete trigger
+   is found by the hourly look and deleted on the peer.
 """
 
 import os
@@ -763,8 +765,43 @@ def app_trigger_rows(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def replace_unique(env):
+    """A row the app's INSERT OR REPLACE removes for its UNIQUE value
+    (recursive triggers off, as in the sqlite3 shell) fires no delete
+    trigger; fieldsync's hourly look for records whose row is gone finds
+    it, and the peer deletes its copy.  The test moves the last look an
+    hour back instead of waiting."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.shell("CREATE UNIQUE INDEX app_email ON customers(email);")
+    br.shell("INSERT INTO customers(name, phone, email) VALUES "
+             "('Ann', '1', 'ann@x');")
+    settle(br)
+    old = br.sid_of(T, 1)
+    br.shell("INSERT OR REPLACE INTO customers(name, phone, email) VALUES "
+             "('Ann again', '2', 'ann@x');")
+    settle(br)
+    eq(hq.query("SELECT name, fs_status FROM customers ORDER BY id"),
+       [("Ann", 0), ("Ann again", 0)], "hq before the look (within "
+       "the hour)")
+    br.execute("UPDATE _fs_meta SET value = '0' WHERE key = 'swept_at'")
+    out = br.sync("b1").stdout.decode()
+    expect("1 records whose rows were removed without a delete trigger"
+           in out, "the sync said %r" % out)
+    settle(br)
+    eq(hq.query("SELECT name, fs_status FROM customers ORDER BY id"),
+       [("Ann", 1), ("Ann again", 0)], "hq: the replaced record deleted")
+    eq(br.one("SELECT lrow FROM _fs_record WHERE sid = ?", (old,)), None,
+       "branch: the old record a tombstone")
+    same_rows(hq, br, T, COLS, "b1", "b1", where="fs_status = 0")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
-         copied_database, table_rebuilt, column_renamed, app_trigger_rows],
+         copied_database, table_rebuilt, column_renamed, app_trigger_rows,
+         replace_unique],
         budget=150)

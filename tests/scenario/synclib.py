@@ -368,14 +368,18 @@ class Instance:
                                                              where))
 
     def state_dump(self):
-        """Everything in the file, app rows and _fs_* state, in order."""
+        """Everything in the file, app rows and _fs_* state, in order;
+        but the time of fieldsync's last look for rows removed without a
+        delete (_fs_meta swept_at), which any pass may note."""
         c = self.connect(raw=True)
         try:
             out = []
             for (name,) in c.execute("SELECT name FROM sqlite_schema WHERE "
                                      "type = 'table' ORDER BY name"):
                 name = name.decode()
-                rows = c.execute("SELECT * FROM %s ORDER BY 1" % q(name))
+                rows = c.execute("SELECT * FROM %s %s ORDER BY 1" % (
+                    q(name), "WHERE key <> 'swept_at'"
+                    if name == "_fs_meta" else ""))
                 out.append((name, [tuple(exact_any(v) for v in r)
                                    for r in rows]))
             return out
