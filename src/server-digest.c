@@ -139,11 +139,20 @@ sha256_hex(const char *s, size_t len, char out[65])
 }
 
 int
+server_digest_sha256(const char *hdr)
+{
+	char alg[32];
+
+	return hdr != NULL && server_digest_param(hdr, "algorithm", alg,
+	    sizeof alg) == 0 && strcasecmp(alg, "SHA-256") == 0;
+}
+
+int
 server_digest_correct(const char *hdr, const char *method,
     const unsigned char ha1[32])
 {
 	char nonce[REPLAY_NONCE_MAX], uri[2048], qop[16], nc[32], cnonce[256];
-	char resp[80], alg[32], ha1hex[65], ha2hex[65], want[65];
+	char resp[80], ha1hex[65], ha2hex[65], want[65];
 	struct buf b;
 	int ok = 0;
 
@@ -152,8 +161,7 @@ server_digest_correct(const char *hdr, const char *method,
 	    server_digest_param(hdr, "response", resp, sizeof resp) == -1 ||
 	    strlen(resp) != 64)
 		return 0;
-	if (server_digest_param(hdr, "algorithm", alg, sizeof alg) == -1 ||
-	    strcasecmp(alg, "SHA-256") != 0)
+	if (!server_digest_sha256(hdr))
 		return 0;
 	for (char *p = resp; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);

@@ -47,6 +47,8 @@ int server_digest_param(const char *hdr, const char *key, char *out,
  * and the given raw HA1, whatever the state of its nonce; else 0.  Tells
  * a wrong password from a nonce that is merely stale or reused.
  */
+/* Whether the Authorization header hdr names algorithm=SHA-256. */
+int server_digest_sha256(const char *hdr);
 int server_digest_correct(const char *hdr, const char *method,
     const unsigned char ha1[32]);
 

@@ -307,7 +307,16 @@ server_auth(struct server *srv, struct MHD_Connection *c,
 	} else {
 		r = MHD_digest_auth_check_digest2(c, FS_REALM, user, ha1,
 		    sizeof ha1, FS_NONCE_TIMEOUT, MHD_DIGEST_ALG_SHA256);
-		if (r == MHD_YES) {
+		/*
+		 * libmicrohttpd computes SHA-256 whatever the header says; a
+		 * header that names another algorithm (or none: MD5) is not
+		 * what the challenge asked for.
+		 */
+		if (r == MHD_YES && !server_digest_sha256(hdr)) {
+			r = MHD_NO;
+			server_logf(srv, "auth: \"%s\" from %s named another "
+			    "algorithm than SHA-256", shown, rq->addr);
+		} else if (r == MHD_YES) {
 			if (server_replay_check(srv->replay, hdr, now) == 0) {
 				*passed = 1;
 				rq->user = xstrdup(user);

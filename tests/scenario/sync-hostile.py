@@ -88,7 +88,7 @@ class Digest:
         return params
 
     def header(self, method, path, ch, nc=1, key=None, user=None,
-               cnonce=None):
+               cnonce=None, algorithm="SHA-256"):
         user = user or self.user
         cnonce = cnonce or uuid.uuid4().hex
         ha1 = sha256("%s:%s:%s" % (user, REALM, key or self.key))
@@ -97,9 +97,9 @@ class Digest:
         resp = sha256("%s:%s:%s:%s:auth:%s" % (ha1, ch["nonce"], ncs, cnonce,
                                                 ha2))
         h = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
-             'algorithm=SHA-256, qop=auth, nc=%s, cnonce="%s", '
-             'response="%s"' % (user, REALM, ch["nonce"], path, ncs, cnonce,
-                                resp))
+             '%sqop=auth, nc=%s, cnonce="%s", response="%s"' % (
+                 user, REALM, ch["nonce"], path, "algorithm=%s, " % algorithm
+                 if algorithm else "", ncs, cnonce, resp))
         if "opaque" in ch:
             h += ', opaque="%s"' % ch["opaque"]
         return h
@@ -230,6 +230,17 @@ def auth(env):
         return d.raw("POST", "/sync/v1/exchange", body, {
             "Authorization": d.header("POST", "/sync/v1/hello", ch)})
     p.refused("Digest for another URI", 401, other_uri)
+
+    def other_algorithm(alg):
+        # The SHA-256 response, labelled as another algorithm (or none,
+        # which means MD5): not what the challenge asked for.
+        ch = d.challenge("POST", "/sync/v1/exchange")
+        return d.raw("POST", "/sync/v1/exchange", body, {
+            "Authorization": d.header("POST", "/sync/v1/exchange", ch,
+                                      algorithm=alg)})
+    p.refused("algorithm=MD5", 401, lambda: other_algorithm("MD5"))
+    p.refused("no algorithm", 401, lambda: other_algorithm(None))
+    p.valid()
     p.valid()
     # Replay: a valid request that creates a record, sent twice.
     n = p.hq.count(T)
