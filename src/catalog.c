@@ -688,6 +688,18 @@ any_gone(struct store *s, int64_t tid, struct fs_err *err)
 	buf_init(&b, 0);
 	if (t == NULL || (qk = key_quoted(t, err)) == NULL)
 		goto out;
+	/* A table the app dropped: its own check stops the sync. */
+	if ((st = store_prepare(s, "SELECT 1 FROM sqlite_schema WHERE type = "
+	    "'table' AND name = ?1 COLLATE NOCASE", err)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_ROW) {
+		ret = rc == SQLITE_DONE ? 0 : store_dberr(s, err, "list tables");
+		goto out;
+	}
 	qt = ident_quoted(t->name);
 	buf_printf(&b, "SELECT EXISTS (SELECT 1 FROM _fs_record r WHERE tid = "
 	    "?1 AND lrow IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s a WHERE "

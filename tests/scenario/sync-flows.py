@@ -797,6 +797,16 @@ def replace_unique(env):
     same_rows(hq, br, T, COLS, "b1", "b1", where="fs_status = 0")
     for inst in (hq, br):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    # An enrolled table the app dropped is passed over by the look.
+    br.shell("CREATE TABLE scratch(id INTEGER PRIMARY KEY, v TEXT);")
+    br.fs("table", "add", "scratch")
+    br.shell("DROP TABLE scratch;")
+    br.execute("UPDATE _fs_meta SET value = '0' WHERE key = 'swept_at'")
+    r = br.sync("b1")
+    expect(b"looking for rows" not in r.stderr, "the look on a dropped "
+           "table: %r" % r.stderr)
+    expect(int(br.one("SELECT value FROM _fs_meta WHERE key = "
+                      "'swept_at'")) > 0, "the look done")
 
 
 if __name__ == "__main__":
