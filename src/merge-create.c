@@ -158,9 +158,8 @@ merge_insert_row(struct merge_ctx *c, struct inrec *r, const int *use,
  * that the peer does not know yet: *rid (0 for none, *ambiguous for more
  * than one).  *q caches the statement for the same column list.
  */
-/* The value r brings for column col, NULL when it brings none. */
-static const struct infield *
-in_column(const struct inrec *r, const char *col)
+const struct infield *
+merge_in_column(const struct inrec *r, const char *col)
 {
 	for (int i = 0; i < r->nin; i++)
 		if (strcasecmp(r->in[i].f->col, col) == 0)
@@ -179,7 +178,7 @@ match_by(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	*rid = 0;
 	*ambiguous = 0;
 	for (int k = 0; k < n; k++) {
-		const struct infield *v = in_column(r, cols[k]);
+		const struct infield *v = merge_in_column(r, cols[k]);
 
 		if (v == NULL || v->v.type == SQLITE_NULL || nm == 16)
 			return 0;	/* no key to match by */
@@ -270,7 +269,7 @@ match_taken(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	sqlite3_bind_int64(t->taken_q, 1, t->tid);
 	sqlite3_bind_int64(t->taken_q, 2, c->m->pair->pid);
 	for (int i = 0; i < n; i++) {
-		const struct infield *v = in_column(r, t->match[i]);
+		const struct infield *v = merge_in_column(r, t->match[i]);
 
 		if (v == NULL || v->v.type == SQLITE_NULL)
 			return 0;
@@ -348,7 +347,7 @@ find_holder(struct merge_ctx *c, struct synctable *t, const struct inrec *r,
 	if (q == NULL)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		const struct infield *v = in_column(r, cols[i]);
+		const struct infield *v = merge_in_column(r, cols[i]);
 
 		if (v != NULL) {
 			proto_bind_value(q, i + 1, &v->v);

@@ -29,11 +29,8 @@ merge_match_key(const struct inrec *r)
 	buf_init(&b, 0);
 	buf_printf(&b, "%lld", (long long)t->tid);
 	for (int k = 0; t->match[k] != NULL; k++) {
-		const struct infield *v = NULL;
+		const struct infield *v = merge_in_column(r, t->match[k]);
 
-		for (int i = 0; i < r->nin && v == NULL; i++)
-			if (strcasecmp(r->in[i].f->col, t->match[k]) == 0)
-				v = &r->in[i];
 		if (v == NULL || v->v.type == SQLITE_NULL) {
 			buf_free(&b);
 			return NULL;	/* no key: never matched */

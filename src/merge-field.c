@@ -532,7 +532,6 @@ newest_here(struct merge_ctx *c, int64_t rid, struct infield *in,
     int *relog, int64_t *src, int *has_src, struct fs_err *err)
 {
 	sqlite3_stmt *q = store_stmt(c->s, SQL_FIELD_NEWEST, err);
-	sqlite3_value *v;
 	int rc, later;
 	int64_t hlc, origin;
 
@@ -552,27 +551,7 @@ newest_here(struct merge_ctx *c, int64_t rid, struct infield *in,
 	later = (sqlite3_column_int(q, 4) & 3) == 0 && later_version(c, hlc,
 	    origin, in->hlc, in->origin);
 	if (later) {
-		v = sqlite3_column_value(q, 0);
-		proto_value_free(&in->v);
-		memset(&in->v, 0, sizeof in->v);
-		in->v.type = sqlite3_value_type(v);
-		if (in->v.type == SQLITE_INTEGER)
-			in->v.i = sqlite3_value_int64(v);
-		else if (in->v.type == SQLITE_FLOAT)
-			in->v.d = sqlite3_value_double(v);
-		else if (in->v.type == SQLITE_TEXT ||
-		    in->v.type == SQLITE_BLOB) {
-			const void *b = in->v.type == SQLITE_TEXT ?
-			    (const void *)sqlite3_value_text(v) :
-			    sqlite3_value_blob(v);
-
-			in->v.n = (size_t)sqlite3_value_bytes(v);
-			in->v.owned = xmalloc(in->v.n + 1);
-			if (in->v.n > 0)
-				memcpy(in->v.owned, b, in->v.n);
-			in->v.owned[in->v.n] = '\0';
-			in->v.p = in->v.owned;
-		}
+		proto_value_copy(&in->v, sqlite3_column_value(q, 0));
 		in->hlc = hlc;
 		in->origin = origin;
 		*has_src = sqlite3_column_type(q, 3) != SQLITE_NULL;

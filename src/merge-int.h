@@ -121,6 +121,9 @@ int merge_revive_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
     struct merge_stats *st, struct fs_err *err);
 
 /* merge-create.c */
+/* The value r brings for column col, NULL when it brings none. */
+const struct infield *merge_in_column(const struct inrec *r,
+    const char *col);
 int merge_triggers_quiet(struct merge_ctx *c, struct merge_pending *p,
     int quiet);
 int merge_insert_row(struct merge_ctx *c, struct inrec *r, const int *use,

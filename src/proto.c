@@ -27,6 +27,29 @@ proto_value_free(struct fs_value *v)
 }
 
 void
+proto_value_copy(struct fs_value *out, sqlite3_value *v)
+{
+	proto_value_free(out);
+	memset(out, 0, sizeof *out);
+	out->type = sqlite3_value_type(v);
+	if (out->type == SQLITE_INTEGER)
+		out->i = sqlite3_value_int64(v);
+	else if (out->type == SQLITE_FLOAT)
+		out->d = sqlite3_value_double(v);
+	else if (out->type == SQLITE_TEXT || out->type == SQLITE_BLOB) {
+		const void *b = out->type == SQLITE_TEXT ?
+		    (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+
+		out->n = (size_t)sqlite3_value_bytes(v);
+		out->owned = xmalloc(out->n + 1);
+		if (out->n > 0)
+			memcpy(out->owned, b, out->n);
+		out->owned[out->n] = '\0';
+		out->p = out->owned;
+	}
+}
+
+void
 proto_json_string(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -45,6 +45,8 @@ struct fs_value {
 };
 
 void proto_value_free(struct fs_value *v);
+/* Make *out (freed first) an owned copy of v. */
+void proto_value_copy(struct fs_value *out, sqlite3_value *v);
 /* Append v as a JSON value (string or null). */
 int proto_encode_value(struct buf *b, sqlite3_value *v);
 int proto_decode_value(const cJSON *j, struct fs_value *out,
