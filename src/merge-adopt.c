@@ -76,21 +76,25 @@ table_end(struct store *s, struct adopt_mark *m, struct fs_err *err)
 }
 
 int
-merge_adopt_begin(struct store *s, struct merge_adopt *a, struct fs_err *err)
+merge_adopt_begin(struct store *s, struct syncmap *map, struct merge_adopt *a,
+    struct fs_err *err)
 {
 	sqlite3_stmt *st;
-	int rc, any;
+	int rc;
 
 	a->m = NULL;
 	a->n = 0;
-	if ((st = store_stmt(s, SQL_APP_TRIGGERS, err)) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_dberr(s, err, "list triggers");
-	if (!any)
+	if (map->app_triggers < 0) {	/* asked once per schema */
+		if ((st = store_stmt(s, SQL_APP_TRIGGERS, err)) == NULL)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			map->app_triggers = sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_dberr(s, err, "list triggers");
+	}
+	if (!map->app_triggers)
 		return 0;
 	if ((st = store_stmt(s, SQL_TABLES, err)) == NULL)
 		return -1;

@@ -83,8 +83,8 @@ struct merge_adopt {
 	struct adopt_mark *m;
 	int n;			/* 0 when the app has no triggers */
 };
-int merge_adopt_begin(struct store *s, struct merge_adopt *a,
-    struct fs_err *err);
+int merge_adopt_begin(struct store *s, struct syncmap *m,
+    struct merge_adopt *a, struct fs_err *err);
 int merge_adopt_end(struct store *s, struct merge_adopt *a,
     int64_t *adopted, struct fs_err *err);
 void merge_adopt_free(struct merge_adopt *a);

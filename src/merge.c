@@ -220,7 +220,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 			c->at = sqlite3_column_int64(q, 1);
 		}
 		sqlite3_reset(q);
-		if (merge_adopt_begin(c->s, &adopt, err) == -1)
+		if (merge_adopt_begin(c->s, c->m, &adopt, err) == -1)
 			goto out;
 	}
 	{

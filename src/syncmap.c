@@ -311,6 +311,7 @@ syncmap_load(struct store *s, const struct pairing *p, struct fs_err *err)
 
 	m->pair = (struct pairing *)p;
 	m->active = strcmp(p->role, "active") == 0;
+	m->app_triggers = -1;
 	if ((st = store_prepare(s, SQL_MAP, err)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, p->pid);

@@ -68,6 +68,12 @@ struct syncmap {
 	 */
 	int64_t *peer_fields;
 	int npeer_fields;
+	/*
+	 * Whether the app has triggers of its own (merge-adopt.c); -1 until
+	 * asked.  A trigger made or dropped changes the schema, and with it
+	 * the cached map.
+	 */
+	int app_triggers;
 };
 
 struct syncmap *syncmap_load(struct store *s, const struct pairing *p,

@@ -738,6 +738,10 @@ def app_trigger_rows(env):
     out = br.fs("map", "add", "b1", "journal.note")
     wire = re.search(r"as field (\d+)", out).group(1)
     hq.fs("map", "add", "b1", "journal.note", "--remote-field", wire)
+    # A batch applied before the app's triggers exist: hq's serve then
+    # knows it has none, and must notice when they come.
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Bob', '0');")
+    settle(br)
     hq.shell("CREATE TRIGGER app_new AFTER INSERT ON customers BEGIN "
              "INSERT INTO journal(note) VALUES ('new ' || new.name); END; "
              "CREATE TRIGGER app_phone AFTER UPDATE OF phone ON customers "
