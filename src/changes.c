@@ -229,6 +229,15 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 			goto out;
 	}
 	created = versions_find(ver, nver, 0);
+	/*
+	 * A creation row newer than a field's own row is a re-creation (a
+	 * REPLACE of the row whose delete trigger did not fire): the row was
+	 * written whole again, so that is every field's version now.
+	 */
+	for (int k = 0; created != NULL && k < nver; k++)
+		if (ver[k].fid != 0 && ver[k].found &&
+		    ver[k].seq < created->seq)
+			ver[k].found = 0;
 	buf_addstr(b->out, b->nrecords ? ",{\"r\":\"" : "{\"r\":\"");
 	buf_addstr(b->out, sidhex);
 	buf_addstr(b->out, "\"");

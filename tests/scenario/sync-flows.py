@@ -769,6 +769,45 @@ def app_trigger_rows(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def replace_same_rowid(env):
+    """An INSERT OR REPLACE of a row with its own row id (recursive
+    triggers off, as in the sqlite3 shell) is logged as the record's
+    re-creation: every field goes to the peer again with the
+    re-creation's version, also when the field's last change came from
+    the peer, when the peer sends something in the same pass, and when
+    the re-creation is deep in a backlog of more than one chunk."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.shell("INSERT INTO customers(name, phone, email) VALUES "
+             "('Ann', '1', 'ann@x'), ('Bob', '2', 'bob@x');")
+    settle(br)
+    br.shell("UPDATE customers SET phone = 'from branch' WHERE id = 1;")
+    settle(br)
+    hq.shell("INSERT OR REPLACE INTO customers(id, name, phone, email) "
+             "VALUES (1, 'Ann (hq)', 'from hq', 'ann@hq');")
+    br.shell("UPDATE customers SET name = 'Bob (branch)' WHERE id = 2;")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.query("SELECT name, phone, email FROM customers ORDER BY "
+                      "id"), [("Ann (hq)", "from hq", "ann@hq"),
+                              ("Bob (branch)", "2", "bob@x")],
+           "%s: after the re-creation" % inst.name)
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    # The same behind 600 other changes (more than one chunk of the log).
+    hq.shell("INSERT OR REPLACE INTO customers(id, name, phone, email) "
+             "VALUES (2, 'Bob (hq)', 'from hq', 'bob@hq'); "
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+             "WHERE i < 600) INSERT INTO customers(name) SELECT 'bulk ' || i "
+             "FROM n;")
+    settle(br)
+    eq(br.query("SELECT name, phone, email FROM customers WHERE id = 2"),
+       [("Bob (hq)", "from hq", "bob@hq")], "branch: re-created in a backlog")
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def replace_unique(env):
     """A row the app's INSERT OR REPLACE removes for its UNIQUE value
     (recursive triggers off, as in the sqlite3 shell) fires no delete
@@ -817,5 +856,5 @@ if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
          copied_database, table_rebuilt, column_renamed, app_trigger_rows,
-         replace_unique],
+         replace_same_rowid, replace_unique],
         budget=150)
