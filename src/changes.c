@@ -254,7 +254,13 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		struct syncfield *f = tab->fields[i];
 		struct version *v;
 
-		if (!fieldmap_mode_sends(f->mode))
+		/*
+		 * Nor a field linked to a number the peer does not publish
+		 * (a link made before its catalogue was known): the peer
+		 * would refuse the whole batch.
+		 */
+		if (!fieldmap_mode_sends(f->mode) ||
+		    !syncmap_peer_has(m, f->wire))
 			continue;
 		if (!whole && !touched(t, n, f->fid, &is_created))
 			continue;

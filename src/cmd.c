@@ -83,7 +83,7 @@ const struct cmd_entry cmd_table[] = {
 	  "add a field to a pairing's map",
 	  "--mode M\ttwo-way (default), upload, download or off\n"
 	  "--remote-field N\ton a passive pairing, the active side's field "
-	  "number",
+	  "number (one column each)",
 	  cmd_map_add },
 	{ "map list", "PAIR [--json]", "show a pairing's field map and "
 	  "warnings", "--json\tmachine-readable output", cmd_map_list },

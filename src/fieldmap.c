@@ -125,6 +125,63 @@ resolve(struct store *s, const char *tc, struct catalog_table **tp,
 	    "(enrol it with 'fieldsync table add')", tc);
 }
 
+/*
+ * A passive field's link to the active side's field number: one column
+ * per number (two would write each other's values into one column of
+ * the peer), and a number the active side publishes, when its catalogue
+ * is known (a field it mapped since then is known after its next pass).
+ */
+static int
+check_link(struct store *s, const struct pairing *p, int64_t fid,
+    int64_t remote_fid, struct fs_err *err)
+{
+	sqlite3_stmt *st;
+	cJSON *cat, *e;
+	struct fs_err e2;
+	int rc, found = 0;
+
+	st = store_prepare(s, "SELECT t.name, f.name FROM _fs_map m JOIN "
+	    "_fs_field f USING (fid) JOIN _fs_table t USING (tid) WHERE "
+	    "m.pid = ?1 AND m.remote_fid = ?2 AND m.fid <> ?3", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, p->pid);
+	sqlite3_bind_int64(st, 2, remote_fid);
+	sqlite3_bind_int64(st, 3, fid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fs_err_set(err, FS_EEXIST, "the active side's field %" PRId64
+		    " is already linked to %s.%s in %s: one column each (remove "
+		    "that link first)", remote_fid, sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), p->name);
+	else if (rc != SQLITE_DONE)
+		store_dberr(s, err, "read map");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	fs_err_clear(&e2);
+	if ((cat = pairstate_peer_catalog(s, p->pid, &e2)) == NULL) {
+		if (e2.code == FS_ENOTFOUND)
+			return 0;	/* not published yet: nothing to check */
+		if (err)
+			*err = e2;
+		return -1;
+	}
+	cJSON_ArrayForEach(e, cat) {
+		cJSON *f = cJSON_GetObjectItem(e, "field");
+
+		if (cJSON_IsNumber(f) && f->valuedouble == (double)remote_fid)
+			found = 1;
+	}
+	cJSON_Delete(cat);
+	if (!found)
+		return fs_err_set(err, FS_ENOTFOUND, "the active side of %s "
+		    "publishes no field %" PRId64 " (see 'fieldsync map list "
+		    "%s' here, or on the active side; a field it mapped since "
+		    "its last pass is known after its next one)", p->name,
+		    remote_fid, p->name);
+	return 0;
+}
+
 int
 fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
     int64_t remote_fid, int64_t *fid, struct fs_err *err)
@@ -154,6 +211,9 @@ fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
 		goto out;
 	}
 	if (resolve(s, tc, &t, &f, err) == -1)
+		goto out;
+	if (remote_fid != -1 && check_link(s, p, f->fid, remote_fid,
+	    err) == -1)
 		goto out;
 	st = store_prepare(s, "INSERT INTO _fs_map(pid, fid, mode, remote_fid, "
 	    "floor_seq, remap_seq) VALUES (?1, ?2, ?3, ?4, " LOG_END ", "

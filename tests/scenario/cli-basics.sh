@@ -219,7 +219,12 @@ eq "$(json_get 'len(j["warnings"])' <"$T/out")" 1 "JSON warnings"
 step "map add on a passive pairing with --remote-field"
 ok fs -d "$DB" map add hub contacts.email --remote-field 40
 contains "$T/out" "^mapped contacts.email as field $F_EMAIL \\(two-way\\)$"
-ok fs -d "$DB" map add hub contacts.phone --remote-field 40 --mode download
+expect_err 'field 40 is already linked to contacts.email in hub: one column each' \
+    fs -d "$DB" map add hub contacts.phone --remote-field 40 --mode download
+ok fs -d "$DB" map add hub contacts.phone --remote-field 41 --mode download
+# A map from before links were checked: two columns on one number.
+sqlite3 "$DB" "UPDATE _fs_map SET remote_fid = 40 WHERE remote_fid = 41" ||
+    fail "link phone to 40"
 ok fs -d "$DB" map add hub contacts.name
 ok fs -d "$DB" map list hub
 contains "$T/out" "contacts.email +two-way +-> active field 40"

@@ -769,6 +769,40 @@ def app_trigger_rows(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def links_checked(env):
+    """On the passive side a column links to a field number the active
+    side publishes, and one column per number.  A link to a number the
+    active side does not publish (made before its catalogue was known,
+    here written by hand) lets nothing of that column flow, and the rest
+    of the pairing still does."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    wires = pair(hq, br, "b1", ["name", "phone"])
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+    settle(br)
+    before = hq.state_dump()
+    r = hq.run("map", "add", "b1", "customers.email", "--remote-field", 99,
+               check=False)
+    expect(r.returncode == 1 and b"publishes no field 99" in r.stderr,
+           "unknown number: exit %d, %r" % (r.returncode, r.stderr))
+    r = hq.run("map", "add", "b1", "customers.email", "--remote-field",
+               wires["phone"], check=False)
+    expect(r.returncode == 1 and b"already linked to customers.phone" in
+           r.stderr, "taken number: exit %d, %r" % (r.returncode, r.stderr))
+    eq(hq.state_dump(), before, "hq's state after the refused links")
+    hq.execute("INSERT INTO _fs_map(pid, fid, mode, remote_fid) VALUES "
+               "(?, ?, 'two-way', 99)", (hq.pid_of("b1"),
+                                         hq.fid(T, "email")))
+    hq.shell("UPDATE customers SET email = 'ann@hq', name = 'Ann (hq)';")
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Bob', '2');")
+    settle(br)
+    eq(br.query("SELECT name, phone, email FROM customers ORDER BY id"),
+       [("Ann (hq)", "1", None), ("Bob", "2", None)], "branch")
+    eq(hq.query("SELECT name FROM customers ORDER BY id"),
+       [("Ann (hq)",), ("Bob",)], "hq")
+    eq(br.status("b1")["state"], "green", "branch: status")
+
+
 def replace_same_rowid(env):
     """An INSERT OR REPLACE of a row with its own row id (recursive
     triggers off, as in the sqlite3 shell) is logged as the record's
@@ -856,5 +890,5 @@ if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
          copied_database, table_rebuilt, column_renamed, app_trigger_rows,
-         replace_same_rowid, replace_unique],
+         links_checked, replace_same_rowid, replace_unique],
         budget=150)
