@@ -391,10 +391,16 @@ active_test(struct store *s, const struct pairing *p, cJSON **report,
 		cJSON_AddStringToObject(*report, "kind",
 		    active_error_kind(e.code));
 	}
-	/* The status light follows what the test saw. */
+	/*
+	 * The status light follows what the test saw, as far as it sees: a
+	 * pass that failed later than its hello (a batch refused) stays red
+	 * until a pass succeeds.
+	 */
 	if (cJSON_IsTrue(cJSON_GetObjectItem(*report, "ok"))) {
 		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_pair_state SET "
-		    "last_error = NULL, error_kind = NULL WHERE pid = ?1", NULL);
+		    "last_error = NULL, error_kind = NULL WHERE pid = ?1 AND "
+		    "error_kind IN ('unreachable', 'auth refused', "
+		    "'map mismatch')", NULL);
 
 		if (st != NULL) {
 			sqlite3_bind_int64(st, 1, p->pid);
