@@ -13,6 +13,7 @@
 #include "active.h"
 #include "api.h"
 #include "appschema.h"
+#include "buf.h"
 #include "catalog.h"
 #include "client.h"
 #include "daemon.h"
@@ -29,6 +30,9 @@ struct runner {
 	int64_t pid;
 	int64_t due_ms;
 	int failures;
+	int interval;		/* the one due_ms was counted with */
+	int enabled;
+	char *peer;		/* what cl was made with (runner_follow) */
 	struct client *cl;
 	struct runner *next;
 };
@@ -110,9 +114,44 @@ runner_for(struct daemon *d, int64_t pid)
 			return r;
 	r = xcalloc(1, sizeof *r);
 	r->pid = pid;
+	r->enabled = 1;
 	r->next = d->runners;
 	d->runners = r;
 	return r;
+}
+
+/*
+ * Settings changed while the daemon runs (pair set, the web UI): a new
+ * URL, password or CA file needs a new connection; a new interval, or
+ * the pairing enabled again, counts from now, not from when the old
+ * schedule would have run it (a day, for a mistaken interval).
+ */
+static void
+runner_follow(struct runner *r, const struct pairing *p, int64_t now)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n%s\n%s", p->url ? p->url : "",
+	    p->secret ? p->secret : "", p->ca_file ? p->ca_file : "");
+	if (r->peer == NULL || strcmp(r->peer, b.data) != 0) {
+		client_free(r->cl);
+		r->cl = NULL;
+		free(r->peer);
+		r->peer = xstrdup(b.data);
+	}
+	buf_free(&b);
+	if (!p->enabled)
+		r->enabled = 0;
+	else if (!r->enabled || (r->interval != 0 &&
+	    r->interval != p->interval)) {
+		if (r->due_ms > now + (int64_t)p->interval * 1000)
+			r->due_ms = now + (int64_t)p->interval * 1000;
+		if (!r->enabled)
+			r->due_ms = now;
+		r->enabled = 1;
+	}
+	r->interval = p->interval;
 }
 
 struct job_ctx {
@@ -173,6 +212,7 @@ run_job(struct daemon *d)
 	}
 	log_info("pairing %s: sync started from the UI", p->name);
 	r = runner_for(d, p->pid);
+	runner_follow(r, p, util_now_ms());
 	memset(&prog, 0, sizeof prog);
 	jc.jobs = d->jobs;
 	jc.id = id;
@@ -236,11 +276,16 @@ run_due(struct daemon *d)
 		struct runner *r;
 		int fd = -1, rc;
 
-		if (p == NULL || strcmp(p->role, "active") != 0 || !p->enabled) {
+		if (p == NULL || strcmp(p->role, "active") != 0) {
 			pairing_free(p);
 			continue;
 		}
 		r = runner_for(d, p->pid);
+		runner_follow(r, p, now);
+		if (!p->enabled) {
+			pairing_free(p);
+			continue;
+		}
 		if (r->due_ms > now) {
 			if (r->due_ms < d->next_scan_ms)
 				d->next_scan_ms = r->due_ms;
@@ -407,6 +452,7 @@ out:
 
 		d.runners = r->next;
 		client_free(r->cl);
+		free(r->peer);
 		free(r);
 	}
 	store_close(d.srv_store);

@@ -877,7 +877,30 @@ def log_secrets(env):
                "%s contains Digest fields" % where)
 
 
+def daemon_follows_settings(env):
+    """A running daemon follows its pairing's settings: a shorter
+    interval counts from now, not from the end of the old one, and so
+    does a pairing enabled again."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS, interval=3600)
+    bp = br.serve()
+    wait_for(lambda: br.status("b1")["last_ok"], 30, "the first pass")
+    br.fs("pair", "set", "b1", "interval", "1")
+    br.shell("INSERT INTO customers(name) VALUES ('after the change');")
+    wait_for(lambda: hq.count(T) == 1, 20, "the row, at the new interval")
+    br.fs("pair", "set", "b1", "enabled", "false")
+    time.sleep(1.5)     # the daemon has seen it disabled
+    br.fs("pair", "set", "b1", "interval", "3600")
+    br.fs("pair", "set", "b1", "enabled", "true")
+    br.shell("INSERT INTO customers(name) VALUES ('enabled again');")
+    wait_for(lambda: hq.count(T) == 2, 20, "the row, once enabled again")
+    rc, _ = stop_with(bp, signal.SIGTERM, "branch")
+    eq(rc, 0, "exit status")
+
+
 if __name__ == "__main__":
     run([overlapping_sync, sync_exit_status, serve_errors, serve_signals,
-         status_json, passive_no_contact, pair_test, log_secrets],
+         status_json, passive_no_contact, pair_test, log_secrets,
+         daemon_follows_settings],
         budget=100)
