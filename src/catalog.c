@@ -376,6 +376,75 @@ out:
 	return ret;
 }
 
+/*
+ * An enrolled table rebuilt without the system columns (an app's
+ * 12-step ALTER whose CREATE TABLE names only its own columns) has them
+ * added back empty: their values come back from what fieldsync knows.
+ * Each record's status is its newest logged status value (deleted
+ * records would otherwise come back to life here only, with status
+ * green); its time added is the time on its creation's clock.  That
+ * clock may read a millisecond before the stamp the creating side wrote,
+ * so the restored times are logged as changes made here: the peers take
+ * them, and all sides agree again.  qs or qa is NULL when that column
+ * was kept.
+ */
+static int
+restore_system(struct store *s, int64_t tid, const char *qt, const char *qk,
+    const char *qs, const char *qa, struct fs_err *err)
+{
+	struct buf b;
+	int ret = 0;
+
+	buf_init(&b, 0);
+	if (qs != NULL) {
+		buf_printf(&b, "UPDATE %s SET %s = coalesce((SELECT l.new FROM "
+		    "_fs_log l WHERE l.rid = r.rid AND l.fid = (SELECT fid FROM "
+		    "_fs_field WHERE tid = :tid AND role = 'status') ORDER BY "
+		    "l.seq DESC LIMIT 1), 0) FROM _fs_record r WHERE r.tid = :tid "
+		    "AND r.lrow = %s.%s", qt, qs, qt, qk);
+		ret = exec_bound(s, b.data, tid, NULL, err);
+	}
+	if (ret == 0 && qa != NULL) {
+		buf_reset(&b);
+		buf_printf(&b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:"
+		    "%%fZ', (g.hlc >> 16) / 1000.0, 'unixepoch') FROM (SELECT "
+		    "r.lrow AS lrow, (SELECT hlc FROM _fs_log WHERE rid = r.rid "
+		    "AND fid = 0 ORDER BY seq LIMIT 1) AS hlc FROM _fs_record r "
+		    "WHERE r.tid = :tid) g WHERE g.lrow = %s.%s AND g.hlc IS NOT "
+		    "NULL", qt, qa, qt, qk);
+		ret = exec_bound(s, b.data, tid, NULL, err);
+	}
+	if (ret == 0 && qa != NULL) {
+		/* One new version each, as merge-adopt.c numbers creations. */
+		ret = store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
+		    CAPTURE_HLC_NOW ") WHERE id = 1", err);
+		buf_reset(&b);
+		buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, "
+		    "new) SELECT r.rid, (SELECT fid FROM _fs_field WHERE tid = "
+		    ":tid AND role = 'added'), (SELECT hlc FROM _fs_clock WHERE "
+		    "id = 1) + row_number() OVER (ORDER BY r.rid), 0, 0, a.%s "
+		    "FROM _fs_record r JOIN %s a ON a.%s = r.lrow WHERE r.tid = "
+		    ":tid AND a.%s IS NOT NULL ORDER BY r.rid", qa, qt, qk, qa);
+		if (ret == 0)
+			ret = exec_bound(s, b.data, tid, NULL, err);
+		if (ret == 0) {
+			sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_clock SET "
+			    "hlc = hlc + 1 + ?1 WHERE id = 1", err);
+
+			if (st == NULL)
+				ret = -1;
+			else {
+				sqlite3_bind_int64(st, 1,
+				    sqlite3_changes(s->db));
+				ret = store_step_done(s, st, err);
+				sqlite3_finalize(st);
+			}
+		}
+	}
+	buf_free(&b);
+	return ret;
+}
+
 static int
 table_add_tx(struct store *s, const char *table, const struct table_opts *o,
     struct fs_err *err)
@@ -385,8 +454,8 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 	sqlite3_stmt *st = NULL;
 	char *qt = NULL, *match = NULL, now[64];
 	const char *scol, *acol;
-	int64_t tid;
-	int ret = -1, rc, si, ai;
+	int64_t tid, known = 0;
+	int ret = -1, rc, si, ai, lost_s = 0, lost_a = 0;
 
 	if ((at = appschema_table(s, table, err)) == NULL)
 		return -1;
@@ -403,7 +472,7 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		goto out;
 	}
 	/* Keep the columns chosen earlier unless the user names new ones. */
-	st = store_prepare(s, "SELECT status_col, added_col, match_cols "
+	st = store_prepare(s, "SELECT status_col, added_col, match_cols, tid "
 	    "FROM _fs_table WHERE name = ?1", err);
 	if (st == NULL)
 		goto out;
@@ -418,6 +487,14 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 	if (o->match == NULL && rc == SQLITE_ROW &&
 	    sqlite3_column_type(st, 2) != SQLITE_NULL)
 		match = xstrdup((const char *)sqlite3_column_text(st, 2));
+	if (rc == SQLITE_ROW) {
+		/* Known before: a column it had, gone now, is restored. */
+		known = sqlite3_column_int64(st, 3);
+		lost_s = strcasecmp(scol,
+		    (const char *)sqlite3_column_text(st, 0)) == 0;
+		lost_a = strcasecmp(acol,
+		    (const char *)sqlite3_column_text(st, 1)) == 0;
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!ident_plausible(scol) || !ident_plausible(acol)) {
@@ -451,6 +528,8 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		if ((at = appschema_table(s, table, err)) == NULL)
 			goto out_cols;
 	}
+	lost_s = lost_s && si < 0;
+	lost_a = lost_a && ai < 0;
 	/* Use the column names as the schema spells them. */
 	si = appschema_column(at, scol);
 	ai = appschema_column(at, acol);
@@ -458,6 +537,18 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 	free((char *)acol);
 	scol = at->cols[si].name;
 	acol = at->cols[ai].name;
+	if (known != 0 && (lost_s || lost_a)) {
+		char *qs = lost_s ? ident_quoted(scol) : NULL;
+		char *qa = lost_a ? ident_quoted(acol) : NULL;
+		char *qk = ident_quoted(at->cols[at->rowid_col].name);
+
+		rc = restore_system(s, known, qt, qk, qs, qa, err);
+		free(qs);
+		free(qa);
+		free(qk);
+		if (rc == -1)
+			goto out;
+	}
 	{
 		struct buf b;
 

@@ -670,6 +670,38 @@ def table_rebuilt(env):
     eq(hq.count(T), 2, "no record doubled")
 
 
+def rebuilt_without_system_columns(env):
+    """An app's rebuild whose CREATE TABLE names only its own columns
+    loses fieldsync's status and time-added columns.  'table add' adds
+    them back with their values: each record's status from the change
+    log (a deleted record stays deleted), its time added from its
+    creation, passed on to the peer so that both sides agree."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    hq.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1'), "
+             "('Bob', '2'), ('Cy', '3');")
+    settle(br)
+    br.shell("UPDATE customers SET fs_status = 1 WHERE name = 'Bob';")
+    settle(br)
+    hq.shell("UPDATE customers SET fs_status = 1 WHERE name = 'Cy';")
+    settle(br)
+    br.shell("BEGIN; CREATE TABLE c2(id INTEGER PRIMARY KEY, name TEXT, "
+             "phone TEXT, email TEXT, note TEXT, vip INTEGER); INSERT INTO "
+             "c2(id, name, phone, email, note) SELECT id, name, phone, "
+             "email, note FROM customers; DROP TABLE customers; ALTER TABLE "
+             "c2 RENAME TO customers; COMMIT;")
+    br.fs("table", "add", "customers")
+    eq(br.query("SELECT name, fs_status FROM customers ORDER BY id"),
+       [("Ann", 0), ("Bob", 1), ("Cy", 1)], "branch: statuses restored")
+    settle(br)
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    eq(hq.query("SELECT name, fs_status FROM customers ORDER BY id"),
+       [("Ann", 0), ("Bob", 1), ("Cy", 1)], "hq")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def column_renamed(env):
     """The app renames a mapped column (ALTER TABLE ... RENAME COLUMN).
     SQLite keeps the capture triggers, under the new name; the next pass
@@ -889,6 +921,7 @@ def replace_unique(env):
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
-         copied_database, table_rebuilt, column_renamed, app_trigger_rows,
+         copied_database, table_rebuilt, rebuilt_without_system_columns,
+         column_renamed, app_trigger_rows,
          links_checked, replace_same_rowid, replace_unique],
         budget=150)
