@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "fieldmap.h"
 #include "ident.h"
+#include "log.h"
 #include "merge-int.h"
 #include "util.h"
 #include "value.h"
@@ -468,6 +469,44 @@ table_plain(struct merge_ctx *c, struct merge_pending *p, struct synctable *t,
 	return 0;
 }
 
+/*
+ * A deleted record's row that holds a UNIQUE value a new record brings
+ * gives way: it is deleted for good, as a change made here (its values
+ * stay in the log).  With soft deletes, the default, a peer's hard delete
+ * keeps the row here, and the new row the peer then made with the same
+ * value (after a DELETE, or an INSERT OR REPLACE) could never arrive.
+ */
+static int
+give_way(struct merge_ctx *c, struct merge_pending *p, struct synctable *t,
+    int64_t lrow, struct fs_err *err)
+{
+	sqlite3_stmt *q;
+	struct buf b;
+	int rc;
+
+	p->run = 0;
+	if (merge_triggers_quiet(c, p, 0) == -1)
+		return fs_err_set(err, FS_EDB, "cannot switch triggers back on");
+	if (merge_pend_flush(c, p, err) == -1 ||
+	    store_exec(c->s, "UPDATE _fs_clock SET ap_src = NULL, ap_hlc = "
+	    "NULL, ap_origin = NULL, ap_sid = NULL WHERE id = 1", err) == -1)
+		return -1;
+	buf_init(&b, 0);
+	buf_printf(&b, "DELETE FROM %s WHERE %s = ?1", t->qname, t->qkey);
+	q = store_prepare(c->s, b.data, err);
+	buf_free(&b);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, lrow);
+	rc = merge_step(c->s, q, err);
+	sqlite3_finalize(q);
+	if (rc == 0)
+		log_info("table %s: row %" PRId64 ", a deleted record's, made way "
+		    "for a new record of the peer's with the same UNIQUE value",
+		    t->name, lrow);
+	return rc;
+}
+
 int
 merge_create_record(struct merge_ctx *c, struct merge_pending *p,
     struct inrec *r, struct merge_stats *st, int64_t *taken, struct fs_err *err)
@@ -512,7 +551,8 @@ merge_create_record(struct merge_ctx *c, struct merge_pending *p,
 		fs_err_set(err, FS_EDB, "cannot switch triggers back on");
 		goto out;
 	}
-	if (merge_insert_row(c, r, use, has_added, &lrow, err) == -1) {
+	for (int tries = 0; merge_insert_row(c, r, use, has_added, &lrow,
+	    err) == -1; tries++) {
 		struct fs_err e2;
 
 		/*
@@ -529,7 +569,12 @@ merge_create_record(struct merge_ctx *c, struct merge_pending *p,
 			goto out;
 		if ((found = unique_match(c, r, taken, &h, &e2)) == 1)
 			ret = 1;
-		else if (found == 0 && h.lrow != 0) {
+		else if (found == 0 && h.lrow != 0 && h.deleted && tries < 8) {
+			if (give_way(c, p, t, h.lrow, err) == -1)
+				goto out;
+			fs_err_clear(err);
+			continue;
+		} else if (found == 0 && h.lrow != 0) {
 			char msg[sizeof err->msg];
 
 			/* Say which row is in the way, and what to do. */
@@ -539,7 +584,9 @@ merge_create_record(struct merge_ctx *c, struct merge_pending *p,
 			    "a deleted record's row; delete it here, or give "
 			    "the new record another value, and the next pass "
 			    "goes through" : "another record the peer knows; "
-			    "give one of the two another value");
+			    "give one of the two another value (if the peer "
+			    "replaced it with INSERT OR REPLACE, this clears "
+			    "within the hour)");
 		}
 		goto out;
 	}

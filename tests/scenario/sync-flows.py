@@ -529,9 +529,9 @@ def constraint_refused(env):
 def recreated_key(env):
     """The branch deletes a customer (a hard DELETE, which reaches hq as
     a soft delete: hq keeps the row) and creates a new one with the same
-    UNIQUE email.  hq cannot add it while the deleted row holds the
-    email: the pass fails saying which row and what to do, and once that
-    row is deleted on hq the new record flows."""
+    UNIQUE email.  The deleted row on hq gives way to the new record
+    (deleted for good there, as a change of hq's), and both sides end
+    with the new customer only."""
     hq = env.instance("hq", schema=UNIQUE_SCHEMA)
     br = env.instance("branch", schema=UNIQUE_SCHEMA)
     cols = ["name", "email", "fs_status"]
@@ -542,19 +542,16 @@ def recreated_key(env):
     settle(br)
     old = hq.one("SELECT id FROM customers WHERE email = 'ann@x'")
     eq(hq.one("SELECT fs_status FROM customers"), 1, "hq's soft delete")
+    sid = hq.sid_of(T, old)
     br.shell("INSERT INTO customers(name, email) VALUES ('Ann anew', "
              "'ann@x');")
-    r = br.sync("b1", check=False)
-    err = r.stderr.decode()
-    expect(r.returncode != 0 and "UNIQUE constraint failed: customers.email"
-           " (row %d here holds that value: a deleted record's row; delete "
-           "it here" % old in err, "the refused pass said %r" % err)
-    hq.shell("DELETE FROM customers WHERE id = %d;" % old)
     settle(br)
     for inst in (hq, br):
         eq(inst.query("SELECT name, email, fs_status FROM customers"),
            [("Ann anew", "ann@x", 0)], "%s's customers" % inst.name)
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    eq(hq.one("SELECT lrow FROM _fs_record WHERE sid = ?", (sid,)), None,
+       "hq: the old record a tombstone")
 
 
 def copied_database(env):
@@ -874,6 +871,44 @@ def replace_same_rowid(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def unique_gives_way(env):
+    """With soft deletes (the default) a peer's hard delete keeps the row
+    here, holding its UNIQUE value.  A new record the peer then makes
+    with that value (after a DELETE, or once the hourly look has found a
+    row its INSERT OR REPLACE removed) takes the deleted record's row's
+    place, instead of stopping every pass; unrelated changes flow."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    for inst in (hq, br):
+        inst.shell("CREATE UNIQUE INDEX app_email ON customers(email);")
+    br.shell("INSERT INTO customers(name, phone, email) VALUES "
+             "('Ann', '1', 'ann@x'), ('Bob', '2', 'bob@x'), "
+             "('Cy', '3', 'cy@x');")
+    settle(br)
+    br.shell("DELETE FROM customers WHERE name = 'Ann'; INSERT INTO "
+             "customers(name, phone, email) VALUES ('Ann 2', '4', 'ann@x'); "
+             "UPDATE customers SET phone = '22' WHERE name = 'Bob';")
+    hq.shell("UPDATE customers SET phone = '33' WHERE name = 'Cy';")
+    settle(br)
+    eq(hq.query("SELECT name, phone FROM customers ORDER BY name"),
+       [("Ann 2", "4"), ("Bob", "22"), ("Cy", "33")], "hq after a DELETE")
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    expect("made way for a new record" in hq.log_text(), "hq's log")
+    br.shell("INSERT OR REPLACE INTO customers(name, phone, email) VALUES "
+             "('Bob 2', '5', 'bob@x');")
+    r = br.sync("b1", check=False)
+    expect(r.returncode == 1 and b"clears within the hour" in r.stderr,
+           "the pass before the look: %r" % r.stderr)
+    br.execute("UPDATE _fs_meta SET value = '0' WHERE key = 'swept_at'")
+    settle(br)
+    eq(hq.query("SELECT name FROM customers ORDER BY name"),
+       [("Ann 2",), ("Bob 2",), ("Cy",)], "hq after a REPLACE")
+    same_rows(hq, br, T, COLS, "b1", "b1")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def replace_unique(env):
     """A row the app's INSERT OR REPLACE removes for its UNIQUE value
     (recursive triggers off, as in the sqlite3 shell) fires no delete
@@ -923,5 +958,6 @@ if __name__ == "__main__":
          match, match_many, unique_link, constraint_refused, recreated_key,
          copied_database, table_rebuilt, rebuilt_without_system_columns,
          column_renamed, app_trigger_rows,
-         links_checked, replace_same_rowid, replace_unique],
+         links_checked, replace_same_rowid, unique_gives_way,
+         replace_unique],
         budget=150)
