@@ -56,6 +56,52 @@ capture_remove(struct store *s, const char *table, struct fs_err *err)
 	return ret;
 }
 
+char *
+capture_follows(struct store *s, int64_t tid, int64_t fid, const char *col)
+{
+	sqlite3_stmt *st;
+	struct buf name, want;
+	char *other = NULL;
+	const char *sql, *p;
+
+	buf_init(&name, 0);
+	buf_printf(&name, "_fs_upd_%" PRId64 "_%" PRId64, tid, fid);
+	st = store_prepare(s, "SELECT sql FROM sqlite_schema WHERE type = "
+	    "'trigger' AND name = ?1", NULL);
+	if (st == NULL) {
+		buf_free(&name);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, name.data, -1, SQLITE_STATIC);
+	/* As emit_update wrote it; a rename rewrites just the name. */
+	buf_init(&want, 0);
+	buf_addstr(&want, " UPDATE OF ");
+	ident_quote(&want, col);
+	buf_addstr(&want, " ON ");
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (sql = (const char *)sqlite3_column_text(st, 0)) != NULL &&
+	    strstr(sql, want.data) == NULL &&
+	    (p = strstr(sql, " UPDATE OF \"")) != NULL) {
+		/* The quoted name, its doubled quotes made single. */
+		size_t n = 0;
+
+		other = xcalloc(strlen(p) + 1, 1);
+		for (p += 12; *p != '\0' && (*p != '"' || p[1] == '"'); p++) {
+			if (*p == '"')
+				p++;
+			other[n++] = *p;
+		}
+		if (strncmp(p, "\" ON ", 5) != 0) {
+			free(other);
+			other = NULL;
+		}
+	}
+	sqlite3_finalize(st);
+	buf_free(&name);
+	buf_free(&want);
+	return other;
+}
+
 /* The names capture_install gives: one per table, one per field. */
 static const char SQL_MISSING[] =
     "WITH want(name) AS (SELECT '_fs_ins_' || ?1 UNION ALL SELECT "

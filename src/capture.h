@@ -46,6 +46,14 @@ int capture_install(struct store *s, const struct catalog_table *t,
  */
 int capture_missing(struct store *s, int64_t tid, const char *table,
     struct fs_err *err);
+/*
+ * The column field fid's update trigger follows now, when that is not
+ * col: SQLite rewrites triggers to a column's new name (ALTER TABLE ...
+ * RENAME COLUMN), so the trigger still captures the renamed column under
+ * the field.  NULL when it follows col, or has gone.
+ */
+char *capture_follows(struct store *s, int64_t tid, int64_t fid,
+    const char *col);
 /* Drop every fieldsync trigger on table name. */
 int capture_remove(struct store *s, const char *table, struct fs_err *err);
 /* SQL condition: trigger name n is one of the capture triggers. */

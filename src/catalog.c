@@ -445,6 +445,60 @@ restore_system(struct store *s, int64_t tid, const char *qt, const char *qk,
 	return ret;
 }
 
+/*
+ * A mapped column the app renamed, then added a new column under the old
+ * name: the field's trigger followed the rename and captured the renamed
+ * column's changes under the field, so the field goes with it (its data,
+ * and those changes, are there); the new column becomes a field of its
+ * own.  A plain rename is left as it is: see fieldsync(1), table add.
+ */
+static int
+follow_renames(struct store *s, int64_t tid, const struct app_table *at,
+    struct fs_err *err)
+{
+	sqlite3_stmt *st, *up;
+	int rc;
+
+	st = store_prepare(s, "SELECT fid, name FROM _fs_field WHERE tid = ?1 "
+	    "AND present AND role <> 'rowid'", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, tid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t fid = sqlite3_column_int64(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		char *other = capture_follows(s, tid, fid, name);
+
+		if (other == NULL)
+			continue;
+		if (appschema_column(at, other) >= 0 &&
+		    appschema_column(at, name) >= 0) {
+			up = store_prepare(s, "UPDATE _fs_field SET name = ?2 "
+			    "WHERE fid = ?1 AND NOT EXISTS (SELECT 1 FROM "
+			    "_fs_field WHERE tid = ?3 AND name = ?2)", err);
+			if (up == NULL) {
+				free(other);
+				sqlite3_finalize(st);
+				return -1;
+			}
+			sqlite3_bind_int64(up, 1, fid);
+			sqlite3_bind_text(up, 2, other, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(up, 3, tid);
+			rc = store_step_done(s, up, err);
+			sqlite3_finalize(up);
+			if (rc == -1) {
+				free(other);
+				sqlite3_finalize(st);
+				return -1;
+			}
+		}
+		free(other);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == 0 ? 0 : store_dberr(s, err,
+	    "read fields");
+}
+
 static int
 table_add_tx(struct store *s, const char *table, const struct table_opts *o,
     struct fs_err *err)
@@ -515,6 +569,9 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		goto out_cols;
 	}
 	qt = ident_quoted(at->name);
+	/* Before the triggers that tell of renames are dropped. */
+	if (known != 0 && follow_renames(s, known, at, err) == -1)
+		goto out_cols;
 	/* Re-enrolling: the fill below must not be captured as a change. */
 	if (capture_remove(s, at->name, err) == -1)
 		goto out_cols;

@@ -160,6 +160,20 @@ check_columns(struct store *s, const struct synctable *t,
 		    "until 'fieldsync table add %s' has recorded its columns "
 		    "again and the pairing maps the new name", t->name, gone,
 		    t->name);
+	for (int i = 0; i < t->nfields && gone == NULL; i++) {
+		/* Renamed, and a new column took the old name. */
+		char *other = capture_follows(s, t->tid, t->fields[i]->fid,
+		    t->fields[i]->col);
+
+		if (other == NULL)
+			continue;
+		gone = t->fields[i]->col;
+		fs_err_set(err, FS_ESCHEMA, "column %s.%s was renamed to %s and "
+		    "a new column took its name: the table does not sync until "
+		    "'fieldsync table add %s' has given the field to %s, which "
+		    "holds its data", t->name, gone, other, t->name, other);
+		free(other);
+	}
 	appschema_table_free(a);
 	return gone != NULL ? -1 : 0;
 }

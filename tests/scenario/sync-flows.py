@@ -751,6 +751,36 @@ def column_renamed(env):
     same_rows(hq, br, T, cols, "b1", "b1")
 
 
+def column_renamed_and_readded(env):
+    """The app renames a mapped column and adds a new column under the
+    old name (a new format for it).  The capture trigger followed the
+    rename, so the pass stops with both names rather than sending the
+    new, empty column for the field; 'table add' gives the field to the
+    renamed column, which holds its data, and the edit made meanwhile
+    flows.  The new column is a field of its own, not mapped."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+    settle(br)
+    br.shell("ALTER TABLE customers RENAME COLUMN phone TO tel; ALTER "
+             "TABLE customers ADD COLUMN phone TEXT; UPDATE customers SET "
+             "tel = '2' WHERE name = 'Ann';")
+    r = br.sync("b1", check=False)
+    expect(r.returncode == 1 and b"column customers.phone was renamed to "
+           b"tel and a new column took its name" in r.stderr,
+           "the pass said %r" % r.stderr)
+    eq(hq.one("SELECT phone FROM customers"), "1", "hq before table add")
+    br.fs("table", "add", "customers")
+    settle(br)
+    eq(hq.one("SELECT phone FROM customers"), "2", "hq after table add")
+    mapped = [f["column"] for f in br.fs_json("map", "list", "b1")["fields"]]
+    expect("tel" in mapped and "phone" not in mapped, "branch's map %r" %
+           mapped)
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def app_trigger_rows(env):
     """Rows the app's own triggers insert while sync applies a peer's
     change (a journal kept by the app at head office) get a record like
@@ -957,7 +987,7 @@ if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
          copied_database, table_rebuilt, rebuilt_without_system_columns,
-         column_renamed, app_trigger_rows,
+         column_renamed, column_renamed_and_readded, app_trigger_rows,
          links_checked, replace_same_rowid, unique_gives_way,
          replace_unique],
         budget=150)
