@@ -308,8 +308,16 @@ test_list_and_warnings(void **state)
 	/* Passive: unlinked fields and an active field mapped twice. */
 	th_assert_ok(t, fieldmap_add(t->s, "hub", "c.name", FS_MODE_TWO_WAY,
 	    5, NULL, &t->err));
+	/* One column per active field: a second link is refused ... */
+	assert_int_equal(fieldmap_add(t->s, "hub", "c.email", FS_MODE_TWO_WAY,
+	    5, NULL, &t->err), -1);
+	assert_int_equal(t->err.code, FS_EEXIST);
+	assert_non_null(strstr(t->err.msg, "already linked to c.name"));
+	/* ... and one made before that rule is still pointed out. */
 	th_assert_ok(t, fieldmap_add(t->s, "hub", "c.email", FS_MODE_TWO_WAY,
-	    5, NULL, &t->err));
+	    7, NULL, &t->err));
+	th_assert_ok(t, store_exec(t->s, "UPDATE _fs_map SET remote_fid = 5 "
+	    "WHERE remote_fid = 7", &t->err));
 	th_assert_ok(t, fieldmap_add(t->s, "hub", "c.phone", FS_MODE_DOWNLOAD,
 	    -1, NULL, &t->err));
 	th_assert_ok(t, fieldmap_add(t->s, "hub", "a.b.c.d", FS_MODE_TWO_WAY,

@@ -250,9 +250,18 @@ test_passive_warnings(void **state)
 	cJSON *v;
 
 	hello(t);
-	/* Linked to a field the active does not publish. */
-	th_assert_ok(t, fieldmap_add(t->s, "link", "contacts.note",
-	    FS_MODE_TWO_WAY, 999, NULL, &t->err));
+	/*
+	 * Linked to a field the active does not publish: refused now that
+	 * its catalogue is known; one linked before is pointed out.
+	 */
+	assert_int_equal(fieldmap_add(t->s, "link", "contacts.note",
+	    FS_MODE_TWO_WAY, 999, NULL, &t->err), -1);
+	assert_int_equal(t->err.code, FS_ENOTFOUND);
+	assert_non_null(strstr(t->err.msg, "publishes no field 999"));
+	th_assert_ok(t, store_exec(t->s, "INSERT INTO _fs_map(pid, fid, mode, "
+	    "remote_fid) SELECT p.pid, f.fid, 'two-way', 999 FROM _fs_pair p, "
+	    "_fs_field f JOIN _fs_table b USING (tid) WHERE p.name = 'link' "
+	    "AND b.name = 'contacts' AND f.name = 'note'", &t->err));
 	/* Both sides only receive: nothing flows. */
 	th_assert_ok(t, fieldmap_add(t->s, "link", "contacts.email",
 	    FS_MODE_DOWNLOAD, 103, NULL, &t->err));
