@@ -911,7 +911,17 @@ catalog_sweep(struct store *s, int64_t *gone, struct fs_err *err)
 			tids[found++] = tids[i];
 	}
 	n = found;
-	if (store_begin(s, err) == -1) {
+	/*
+	 * With nothing found, only the time of the look is left to write:
+	 * not worth waiting for another program's write transaction (the
+	 * pass after this one looks again).
+	 */
+	if (n == 0)
+		sqlite3_busy_timeout(s->db, 0);
+	rc = store_begin(s, err);
+	if (n == 0)
+		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (rc == -1) {
 		free(tids);
 		return -1;
 	}

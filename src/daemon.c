@@ -257,7 +257,8 @@ run_due(struct daemon *d)
 		int64_t gone;
 
 		fs_err_clear(&err);
-		if (catalog_sweep(d->loop_store, &gone, &err) == -1)
+		if (catalog_sweep(d->loop_store, &gone, &err) == -1 &&
+		    err.code != FS_EBUSY)
 			log_warn("looking for rows removed without a delete: %s",
 			    err.msg);
 		else if (gone > 0)
