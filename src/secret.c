@@ -37,20 +37,21 @@ secret_read_file(const char *path, struct fs_err *err)
 		    "(--password-file F)");
 		return NULL;
 	}
+	/* A file that cannot be read failed (exit 1); a bad one is bad input. */
 	if (stat(path, &sb) == -1) {
-		fs_err_set(err, FS_EINVAL, "cannot read password file %s: %s",
+		fs_err_set(err, FS_EIO, "cannot read password file %s: %s",
 		    path, strerror(errno));
 		return NULL;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		fs_err_set(err, FS_EINVAL, "cannot read password file %s: not "
+		fs_err_set(err, FS_EIO, "cannot read password file %s: not "
 		    "a regular file", path);
 		return NULL;
 	}
 	if ((p = util_read_file(path, 1024, &n)) == NULL) {
-		fs_err_set(err, FS_EINVAL, "cannot read password file %s: %s",
-		    path, errno == EFBIG ? "longer than 1 KiB" :
-		    strerror(errno));
+		fs_err_set(err, errno == EFBIG ? FS_EINVAL : FS_EIO,
+		    "cannot read password file %s: %s", path, errno == EFBIG ?
+		    "longer than 1 KiB" : strerror(errno));
 		return NULL;
 	}
 	/* The first line is the password, so "echo pw > f" works. */

@@ -563,9 +563,11 @@ server_read_pem(const char *path, const char *what, size_t *len,
 
 	errno = 0;
 	if ((p = util_read_file(path, SERVER_TLS_FILE_MAX, len)) == NULL) {
-		fs_err_set(err, FS_EINVAL, "cannot read TLS %s %s: %s", what,
-		    path, errno == EFBIG ? "larger than 1 MiB" :
-		    errno != 0 ? strerror(errno) : "read error");
+		/* Too big is bad input; unreadable, a file that failed. */
+		fs_err_set(err, errno == EFBIG ? FS_EINVAL : FS_EIO,
+		    "cannot read TLS %s %s: %s", what, path, errno == EFBIG ?
+		    "larger than 1 MiB" : errno != 0 ? strerror(errno) :
+		    "read error");
 		return NULL;
 	}
 	if (strstr(p, "-----BEGIN ") == NULL) {

@@ -124,7 +124,9 @@ rejected 'password' fs -d "$DB" pair set hub password pw-one
 rejected 'password-file' fs -d "$DB" pair add x --passive
 rejected 'cannot read password file' fs -d "$DB" pair add x --passive \
     --password-file "$T/missing"
+[ "$_rc" -eq 1 ] || fail "a missing password file: exit $_rc, not 1"
 rejected 'empty' fs -d "$DB" pair add x --passive --password-file "$T/empty"
+[ "$_rc" -eq 2 ] || fail "an empty password file: exit $_rc, not 2"
 rejected 'empty' fs -d "$DB" pair add x --passive \
     --password-file "$T/blankline"
 rejected 'password file .*not a regular file' fs -d "$DB" pair add x \

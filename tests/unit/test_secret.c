@@ -181,7 +181,7 @@ test_read_file_refusals(void **state)
 
 	path = th_file(t, "missing");
 	assert_null(secret_read_file(path, &t->err));
-	assert_int_equal(t->err.code, FS_EINVAL);
+	assert_int_equal(t->err.code, FS_EIO);
 	assert_non_null(strstr(t->err.msg, "No such file"));
 	free(path);
 
@@ -190,7 +190,7 @@ test_read_file_refusals(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	errno = ENOENT;
 	assert_null(secret_read_file(path, &t->err));
-	assert_int_equal(t->err.code, FS_EINVAL);
+	assert_int_equal(t->err.code, FS_EIO);
 	assert_non_null(strstr(t->err.msg, "not a regular file"));
 	free(path);
 }
