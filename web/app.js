@@ -24,6 +24,7 @@
   }
 
   var state = { csrf: null, instance: null, timers: [] };
+  var LOG_SHOWN = 1000;   /* a record's newest changes the API sends (api-data.c) */
 
   /* --- DOM helpers ------------------------------------------------------ */
 
@@ -111,6 +112,20 @@
     this.retry = retry;
   }
 
+  /*
+   * Numbers as the server wrote them where a JavaScript number would show
+   * another (whole numbers past 2^53, -0.0): an object whose text is the
+   * source, so that String() and "+" show the stored value.  Needs the
+   * reviver's source text (Chromium 114 and later); without it, as
+   * before.
+   */
+  function exactNumbers(key, v, ctx) {
+    if (typeof v !== "number" || !ctx || typeof ctx.source !== "string") return v;
+    if (!Object.is(v, -0) && !(/^-?[0-9]+$/.test(ctx.source) && !Number.isSafeInteger(v))) return v;
+    var src = ctx.source;
+    return { exact: src, toString: function () { return src; } };
+  }
+
   function api(method, path, body) {
     var opts = { method: method, headers: {}, credentials: "same-origin" };
     if (method !== "GET") opts.headers["X-CSRF-Token"] = state.csrf || "";
@@ -121,7 +136,7 @@
     return fetch("/api/" + path, opts).then(function (r) {
       return r.text().then(function (txt) {
         var data = null;
-        try { data = txt ? JSON.parse(txt) : null; } catch (e) { data = null; }
+        try { data = txt ? JSON.parse(txt, exactNumbers) : null; } catch (e) { data = null; }
         if (r.status === 401 && path !== "login") {
           state.csrf = null;
           showLogin(t("session_expired"));
@@ -730,6 +745,7 @@
     } });
     add(m, h("label", { cls: "check-line" }, toggle, " ", t("conflicts_show_all")));
     var tools = h("div", { cls: "actions", id: "conflict-tools" });
+    var notice = null;    /* said once the list is drawn again */
     var box = h("div", { cls: "cards", id: "conflict-list" });
     var more = h("div", { id: "conflict-more" });
     add(m, tools, box, more);
@@ -740,7 +756,12 @@
       api("GET", "conflicts?limit=" + PAGE + "&offset=" + offset + (all ? "&all=1" : "")).then(function (list) {
         clear(more);
         if (offset === 0 && list.length === 0) add(box, h("p", { cls: "empty", text: t("conflicts_none") }));
-        list.forEach(function (c) { add(box, conflictCard(c, names, load)); });
+        list.forEach(function (c) {
+          add(box, conflictCard(c, names, function (r) {
+            if (r && r.superseded) notice = t("conflicts_superseded", { n: 1 });
+            load();
+          }));
+        });
         if (list.length === PAGE) {
           add(more, h("button", { id: "conflicts-next", text: t("conflicts_more"),
             onclick: function () { page(offset + PAGE); } }));
@@ -771,6 +792,7 @@
         });
         clear(tools);
         clear(box);
+        if (notice) { add(tools, h("p", { cls: "msg", id: "conflict-notice", text: notice })); notice = null; }
         page(0);
       }).catch(function (e) { if (e.status !== 401) { clear(box); add(box, errorBox(e.message)); } });
     }
@@ -804,7 +826,7 @@
     } else {
       var other = c.winner === "local" ? "remote" : "local";
       function keep(which) {
-        api("POST", "conflicts/" + c.id + "/resolve", { keep: which }).then(reload,
+        api("POST", "conflicts/" + c.id + "/resolve", { keep: which }).then(function (r) { reload(r); },
           function (e) { add(out, errorBox(e.message)); });
       }
       add(card, h("div", { cls: "actions" },
@@ -890,6 +912,10 @@
       add(box, logBox);
       var entries = d.log ? d.log.entries : [];
       if (entries.length === 0) { add(logBox, h("p", { cls: "empty", text: t("log_none") })); return; }
+      if (entries.length >= LOG_SHOWN) {
+        add(logBox, h("p", { cls: "muted", id: "record-log-capped", text: t("log_capped",
+          { n: LOG_SHOWN, table: d.record.table || "", rowid: d.record.rowid }) }));
+      }
       var tb = h("tbody");
       entries.forEach(function (e) {
         var what = e.kind === "created" ? h("em", { text: t("log_created") }) :

@@ -195,6 +195,7 @@ window.FS_TEXTS = {
     log_created: "record created",
     log_hard_delete: "hard delete",
     log_none: "No changes logged.",
+    log_capped: "The newest {n} changes; 'fieldsync log {table} {rowid}' shows them all.",
     value_null: "NULL",
     value_blob: "blob {bytes} bytes"
   }

@@ -397,6 +397,26 @@ async function main() {
     expect(listed[0].fields.some((f) => f.column === "region") && listed[0].uncaptured.length === 0,
       "region numbered after the button: " + JSON.stringify(listed[0].uncaptured));
 
+    step = "values a JavaScript number cannot hold are shown as stored";
+    log(step);
+    sqlite(head.db, "ALTER TABLE contacts ADD COLUMN score;");
+    fsync(head.db, "table", "add", "contacts");
+    sqlite(head.db, "UPDATE contacts SET score = 9223372036854775807 WHERE email = 'bob@example.com'; " +
+      "UPDATE contacts SET score = -0.0 WHERE email = 'ann@example.com';");
+    for (const [email, want] of [["bob@example.com", "9223372036854775807"], ["ann@example.com", "-0.0"]]) {
+      const id = sqlite(head.db, "SELECT id FROM contacts WHERE email = '" + email + "';").trim();
+      await A.evaluate((hash) => { location.hash = hash; }, "#/record?table=contacts&rowid=" + id);
+      try {
+        await A.waitForFunction((w) => {
+          const dd = document.querySelector('#record-fields [data-column="score"] dd');
+          return dd && dd.textContent === w;
+        }, want, { timeout: 10000 });
+      } catch (e) {
+        const shown = await A.textContent('#record-fields [data-column="score"] dd').catch(() => "(none)");
+        expect(false, "score of " + email + " shown as " + shown + ", stored " + want);
+      }
+    }
+
     step = "a table whose capture triggers are gone says so, and one click puts them back";
     log(step);
     const del = sqlite(head.db, "SELECT name FROM sqlite_schema WHERE type = 'trigger' " +
@@ -426,6 +446,25 @@ async function main() {
     await A.click("#accept-all");
     await A.waitForSelector("#conflict-list .empty");
     expect(await A.locator("#accept-all").count() === 0, "accept-all still shown");
+    await A.click("#nav-pairings");
+    await A.waitForSelector(card("branch1") + " .light.green");
+
+    step = "keeping a side of a conflict whose field changed since says it wrote nothing";
+    log(step);
+    sqlite(head.db, "UPDATE contacts SET phone = 'hq-1' WHERE email = 'cy@example.com';");
+    await new Promise((r) => setTimeout(r, 20));
+    sqlite(branch.db, "UPDATE contacts SET phone = 'br-1' WHERE email = 'cy@example.com';");
+    await syncNow(B, "branch1");
+    sqlite(head.db, "UPDATE contacts SET phone = 'hq-2' WHERE email = 'cy@example.com';");
+    await A.click("#nav-conflicts");
+    await A.waitForSelector("article.conflict button.keep-local");
+    await A.click("article.conflict button.keep-local");
+    await A.waitForSelector("#conflict-notice");
+    const said = await A.textContent("#conflict-notice");
+    expect(/closed without writing/.test(said), "the notice: " + said);
+    const phone2 = sqlite(head.db, "SELECT phone FROM contacts WHERE email = 'cy@example.com';").trim();
+    expect(phone2 === "hq-2", "the later edit stands: " + phone2);
+    await syncNow(B, "branch1");
     await A.click("#nav-pairings");
     await A.waitForSelector(card("branch1") + " .light.green");
 
