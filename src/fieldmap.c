@@ -262,6 +262,31 @@ mapped(struct store *s, int64_t pid, int64_t fid)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * A map entry whose column is gone (renamed or dropped, then "table add")
+ * or whose table is no longer enrolled, by the TABLE.COLUMN it was made
+ * for: 0 when there is none.  map list warns of such entries; set and
+ * remove must reach them.
+ */
+static int64_t
+stale_fid(struct store *s, int64_t pid, const char *tc)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT m.fid FROM _fs_map m JOIN "
+	    "_fs_field f USING (fid) JOIN _fs_table t ON t.tid = f.tid WHERE "
+	    "m.pid = ?1 AND t.name || '.' || f.name = ?2 AND NOT (f.present "
+	    "AND t.enrolled)", NULL);
+	int64_t fid = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_text(st, 2, tc, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		fid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return fid;
+}
+
 static int
 change(struct store *s, const char *pair, const char *tc, const char *sql,
     int mode, struct fs_err *err)
@@ -270,25 +295,34 @@ change(struct store *s, const char *pair, const char *tc, const char *sql,
 	struct catalog_table *t = NULL;
 	const struct catalog_field *f;
 	sqlite3_stmt *st = NULL;
+	struct fs_err e;
+	int64_t fid;
 	int ret = -1;
 
 	if (store_check_ready(s, err) == -1)
 		return -1;
 	if ((p = pairing_get(s, pair, err)) == NULL)
 		return -1;
-	if (resolve(s, tc, &t, &f, err) == -1)
+	fs_err_clear(&e);
+	if (resolve(s, tc, &t, &f, &e) == 0)
+		fid = f->fid;
+	else if (e.code != FS_ENOTFOUND ||
+	    (fid = stale_fid(s, p->pid, tc)) == 0) {
+		if (err)
+			*err = e;
 		goto out;
+	}
 	if ((st = store_prepare(s, sql, err)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, p->pid);
-	sqlite3_bind_int64(st, 2, f->fid);
+	sqlite3_bind_int64(st, 2, fid);
 	if (mode >= 0)
 		sqlite3_bind_text(st, 3, fieldmap_mode_name(mode), -1,
 		    SQLITE_STATIC);
 	if (store_step_done(s, st, err) == -1)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
-		if (mode >= 0 && mapped(s, p->pid, f->fid) == 1) {
+		if (mode >= 0 && mapped(s, p->pid, fid) == 1) {
 			ret = 0;	/* it had that mode already */
 			goto out;
 		}

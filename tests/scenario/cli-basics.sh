@@ -274,6 +274,12 @@ step "map warnings for a table that is no longer enrolled"
 ok fs -d "$DB" table remove 'order "items"'
 ok fs -d "$DB" map list branch
 contains "$T/out" '^warning: order "items".qty: table or column no longer enrolled'
+# Such an entry is reached by the name it was made for.
+ok fs -d "$DB" map set branch 'order "items".qty' --mode off
+contains "$T/out" 'is now off'
+ok fs -d "$DB" map remove branch 'order "items".qty'
+ok fs -d "$DB" map list branch
+lacks "$T/out" 'qty'
 ok fs -d "$DB" table add 'order "items"'
 
 step "log TABLE ROWID, text and JSON, newest first"
