@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,45 @@ capture_follows(struct store *s, int64_t tid, int64_t fid, const char *col)
 	buf_free(&name);
 	buf_free(&want);
 	return other;
+}
+
+char *
+capture_moved_to(struct store *s, int64_t tid, const char *table)
+{
+	sqlite3_stmt *st;
+	char name[64], *on = NULL;
+
+	snprintf(name, sizeof name, "_fs_ins_%" PRId64, tid);
+	st = store_prepare(s, "SELECT tbl_name FROM sqlite_schema WHERE type = "
+	    "'trigger' AND name = ?1 AND tbl_name <> ?2 COLLATE NOCASE", NULL);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		on = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return on;
+}
+
+int64_t
+capture_renamed_from(struct store *s, const char *table)
+{
+	sqlite3_stmt *st;
+	int64_t tid = 0;
+
+	st = store_prepare(s, "SELECT t.tid FROM sqlite_schema g JOIN _fs_table "
+	    "t ON g.name = '_fs_ins_' || t.tid WHERE g.type = 'trigger' AND "
+	    "g.tbl_name = ?1 COLLATE NOCASE AND t.name <> ?1 COLLATE NOCASE "
+	    "AND NOT EXISTS (SELECT 1 FROM sqlite_schema x WHERE x.type = "
+	    "'table' AND x.name = t.name COLLATE NOCASE)", NULL);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		tid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return tid;
 }
 
 /* The names capture_install gives: one per table, one per field. */

@@ -54,6 +54,18 @@ int capture_missing(struct store *s, int64_t tid, const char *table,
  */
 char *capture_follows(struct store *s, int64_t tid, int64_t fid,
     const char *col);
+/*
+ * The table enrolled table tid's insert trigger is on, when it is not
+ * `table`: SQLite moves triggers with a table renamed by ALTER TABLE ...
+ * RENAME TO.  NULL when it is on `table`, or gone.
+ */
+char *capture_moved_to(struct store *s, int64_t tid, const char *table);
+/*
+ * The enrolled table whose capture triggers are on `table` though it is
+ * enrolled under another name that no table has now (renamed): 0 when
+ * none.
+ */
+int64_t capture_renamed_from(struct store *s, const char *table);
 /* Drop every fieldsync trigger on table name. */
 int capture_remove(struct store *s, const char *table, struct fs_err *err);
 /* SQL condition: trigger name n is one of the capture triggers. */

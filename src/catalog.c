@@ -525,6 +525,19 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		    "ids may change on VACUUM", at->name);
 		goto out;
 	}
+	/*
+	 * An enrolled table the app renamed (ALTER TABLE ... RENAME TO): its
+	 * triggers moved with it, so the enrolment follows under the new
+	 * name, records and maps included, rather than starting anew with
+	 * every row a new record.
+	 */
+	{
+		int64_t from = capture_renamed_from(s, at->name);
+
+		if (from != 0 && exec_bound(s, "UPDATE _fs_table SET name = "
+		    ":text WHERE tid = :tid", from, at->name, err) == -1)
+			goto out;
+	}
 	/* Keep the columns chosen earlier unless the user names new ones. */
 	st = store_prepare(s, "SELECT status_col, added_col, match_cols, tid "
 	    "FROM _fs_table WHERE name = ?1", err);

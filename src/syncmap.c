@@ -191,6 +191,19 @@ prepare_table(struct store *s, struct synctable *t, struct fs_err *err)
 	 */
 	if ((lost = capture_missing(s, t->tid, t->name, err)) == -1)
 		return -1;
+	if (lost > 0) {
+		char *to = capture_moved_to(s, t->tid, t->name);
+
+		if (to != NULL) {
+			fs_err_set(err, FS_ESCHEMA, "table %s was renamed to %s "
+			    "(its capture triggers moved with it): the table "
+			    "does not sync until 'fieldsync table add %s' "
+			    "follows it; its records keep their identities",
+			    t->name, to, to);
+			free(to);
+			return -1;
+		}
+	}
 	if (lost > 0)
 		return fs_err_set(err, FS_ESCHEMA, "table %s has lost %d of "
 		    "its capture triggers (did the app rebuild it?): changes "

@@ -781,6 +781,37 @@ def column_renamed_and_readded(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def table_renamed(env):
+    """The app renames an enrolled table (ALTER TABLE ... RENAME TO),
+    and the capture triggers move with it.  The pass stops naming the
+    new name and the fix; 'table add NEW' follows the enrolment, with
+    its records and maps: nothing doubles, and the edit made meanwhile
+    flows."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1'), "
+             "('Bob', '2');")
+    settle(br)
+    br.shell("ALTER TABLE customers RENAME TO clients; UPDATE clients SET "
+             "phone = '11' WHERE name = 'Ann';")
+    r = br.sync("b1", check=False)
+    expect(r.returncode == 1 and b"table customers was renamed to clients"
+           in r.stderr and b"'fieldsync table add clients'" in r.stderr,
+           "the pass said %r" % r.stderr)
+    br.fs("table", "add", "clients")
+    settle(br)
+    eq(hq.query("SELECT name, phone FROM customers ORDER BY id"),
+       [("Ann", "11"), ("Bob", "2")], "hq")
+    eq(br.count("clients"), 2, "branch: rows")
+    eq(br.one("SELECT count(*) FROM _fs_record"), 2, "branch: records")
+    mapped = [f["table"] for f in br.fs_json("map", "list", "b1")["fields"]]
+    expect(mapped and all(t == "clients" for t in mapped),
+           "branch's map %r" % mapped)
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 def app_trigger_rows(env):
     """Rows the app's own triggers insert while sync applies a peer's
     change (a journal kept by the app at head office) get a record like
@@ -987,7 +1018,8 @@ if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
          copied_database, table_rebuilt, rebuilt_without_system_columns,
-         column_renamed, column_renamed_and_readded, app_trigger_rows,
+         column_renamed, column_renamed_and_readded, table_renamed,
+         app_trigger_rows,
          links_checked, replace_same_rowid, unique_gives_way,
          replace_unique],
         budget=150)
