@@ -42,6 +42,8 @@ static const char SQL_SWITCH[] =
 static const char SQL_LOG_DIRECT[] =
     "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_MARK_SEQ[] =
+    "UPDATE _fs_log SET kind = kind | 4 WHERE seq = ?1";
 static const char SQL_MARK_CONFLICT[] =
     "UPDATE _fs_log SET kind = kind | 4 WHERE seq = "
     "(SELECT max(seq) FROM _fs_log)";
@@ -155,7 +157,20 @@ record_conflict(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, c->policy, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, now, -1, SQLITE_TRANSIENT);
-	return merge_step(c->s, st, err);
+	if (merge_step(c->s, st, err) == -1)
+		return -1;
+	/*
+	 * The log marks the change that stands as a conflict: the incoming
+	 * one when it wins (apply_value logs it so), else our own, logged
+	 * before anyone knew.
+	 */
+	if (!remote_wins && l->found && l->fid == in->f->fid && l->seq > 0) {
+		if ((st = store_stmt(c->s, SQL_MARK_SEQ, err)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, l->seq);
+		return merge_step(c->s, st, err);
+	}
+	return 0;
 }
 
 /*

@@ -128,10 +128,13 @@ def conflict_case(env, policy, last, winner):
     st = hq.status("b1")
     eq((st["state"], st["conflicts"]), ("red", 1), "hq status")
     expect("conflict" in st["reason"], "hq status reason %r" % st["reason"])
+    # hq's log marks the change that stands: the branch's as it came in,
+    # or hq's own, logged before the clash was known.
     h = hq.history(T, hq.rowid_of(T, sid))
-    if winner == "branch":
-        expect(any(e["conflict"] and e["column"] == "name" for e in
-                   h["entries"]), "hq's log does not mark the conflict")
+    marked = [e for e in h["entries"] if e["conflict"]]
+    eq([(e["column"], e["new"], e["source"]) for e in marked],
+       [("name", want, "b1" if winner == "branch" else "local")],
+       "hq's log entries marked as a conflict")
     # Reverse it: keep the loser.  That is a local change and syncs.
     keep = "local" if winner == "branch" else "remote"
     hq.fs("conflicts", "resolve", cf["id"], "--keep", keep)
