@@ -359,6 +359,14 @@ pairstate_status(struct store *s, struct fs_err *err)
 			    "passive") == 0 ? "the active side has not "
 			    "connected yet" : "never synced");
 		} else if (strcmp(p->role, "passive") == 0 &&
+		    pairstate_age_s(contact) < -60.0) {
+			/* Silence cannot be measured from a time ahead. */
+			state = "red";
+			snprintf(reason, sizeof reason, "the last contact from "
+			    "the active side, %s, is ahead of this machine's "
+			    "clock (was it set back?); the next contact puts "
+			    "this right", contact);
+		} else if (strcmp(p->role, "passive") == 0 &&
 		    pairstate_age_s(contact) >
 		    3.0 * (ps.peer_interval > 0 ? ps.peer_interval : 20) +
 		    FS_STATE_REFRESH_S) {

@@ -65,6 +65,15 @@ double pairstate_age_s(const char *iso);
 /* Health columns are refreshed at most this often when nothing changed. */
 #define FS_STATE_REFRESH_S 5.0
 /*
+ * Whether a time of ours is due for a refresh: older than
+ * FS_STATE_REFRESH_S, or as far ahead of the clock (which was set back
+ * since: it would otherwise stay ahead, and look recent, until the clock
+ * caught up).
+ */
+#define PAIRSTATE_DUE(iso) \
+    (pairstate_age_s(iso) >= FS_STATE_REFRESH_S || \
+    pairstate_age_s(iso) <= -FS_STATE_REFRESH_S)
+/*
  * The clocks of two instances further apart than this get a warning:
  * "newest" orders clashing edits by them, and the change log dates
  * changes by them (fieldsync(1), STATUS).

@@ -577,6 +577,18 @@ def passive_no_contact(env):
     green(br, "b1")
     print("  passive red %.1f s after the active (interval 1 s) stopped" %
           took)
+    # The passive machine's clock set back an hour: its time of contact
+    # is then ahead, and silence cannot be measured from it.  Red with
+    # that reason, until the next contact writes the time again.
+    ahead = (time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
+                           time.gmtime(time.time() + 3600)))
+    hq.execute("UPDATE _fs_pair_state SET last_attempt = ?, last_ok = ?",
+               (ahead, ahead))
+    st = checked_status(hq, "b1")
+    expect(st["state"] == "red" and "ahead of this machine's clock" in
+           st["reason"], "hq with its clock set back: %r" % st)
+    br.sync("b1")
+    green(hq, "b1")
 
 
 # --- pair test -----------------------------------------------------------
