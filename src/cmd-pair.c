@@ -93,15 +93,20 @@ cmd_pair_list(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	cJSON_ArrayForEach(p, list) {
 		cJSON *url = cJSON_GetObjectItem(p, "url");
+		const char *role = cJSON_GetObjectItem(p, "role")->valuestring;
 
-		printf("%-20s %-7s %-8s every %5.0fs  policy %-7s %s\n",
-		    cJSON_GetObjectItem(p, "name")->valuestring,
-		    cJSON_GetObjectItem(p, "role")->valuestring,
+		printf("%-20s %-7s %-8s ",
+		    cJSON_GetObjectItem(p, "name")->valuestring, role,
 		    cJSON_IsTrue(cJSON_GetObjectItem(p, "enabled")) ?
-		    "enabled" : "disabled",
-		    cJSON_GetObjectItem(p, "interval")->valuedouble,
-		    cJSON_GetObjectItem(p, "policy")->valuestring,
-		    cJSON_IsString(url) ? url->valuestring : "");
+		    "enabled" : "disabled");
+		/* The active side's interval and policy decide for both. */
+		if (strcmp(role, "passive") == 0)
+			printf("polled and decided by the active side\n");
+		else
+			printf("every %5.0fs  policy %-7s %s\n",
+			    cJSON_GetObjectItem(p, "interval")->valuedouble,
+			    cJSON_GetObjectItem(p, "policy")->valuestring,
+			    cJSON_IsString(url) ? url->valuestring : "");
 	}
 	cJSON_Delete(list);
 	return FS_EXIT_OK;
@@ -198,5 +203,14 @@ cmd_pair_set(struct cmd_ctx *ctx, int argc, char **argv)
 	if (r == -1)
 		return cmd_fail(ctx);
 	printf("%s: %s set\n", argv[optind], argv[optind + 1]);
+	if (strcmp(argv[optind + 1], "policy") == 0) {
+		struct pairing *p = pairing_get(ctx->store, argv[optind], NULL);
+
+		if (p != NULL && strcmp(p->role, "passive") == 0)
+			printf("note: the active side sends its policy with every "
+			    "exchange, and that one decides; this setting is "
+			    "kept, not used\n");
+		pairing_free(p);
+	}
 	return FS_EXIT_OK;
 }

@@ -88,6 +88,8 @@ window.FS_TEXTS = {
     form_password_keep: "Leave empty to keep the current password.",
     form_interval: "Interval (seconds)",
     form_policy: "Who wins a conflict",
+    form_policy_hint: "The active side's setting decides, for both sides.",
+    policy_of_active: "the active side's",
     policy_newest: "the newest change",
     policy_active: "the active side",
     policy_passive: "the passive side",

@@ -380,6 +380,9 @@ async function main() {
     await snap(A, "13-conflicts-resolved");
     await A.click("#nav-pairings");
     await A.waitForSelector(card("branch1") + " .light.green");
+    const passiveCard = await A.textContent(card("branch1"));
+    expect(/Conflict policy\s*the active side's/.test(passiveCard),
+      "the passive card names whose policy decides: " + passiveCard);
     await snap(A, "14-pairings-passive");
 
     step = "a column the app adds later shows as not captured until it is numbered";

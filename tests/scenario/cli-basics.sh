@@ -131,7 +131,7 @@ ok fs -d "$DB" pair add spare --active --url https://peer.example:8443/ \
 step "pair list, text and JSON"
 ok fs -d "$DB" pair list
 contains "$T/out" '^branch +active +enabled +every +5s +policy newest +http://127.0.0.1:8080/$'
-contains "$T/out" '^hub +passive +enabled +every +60s'
+contains "$T/out" '^hub +passive +enabled +polled and decided by the active side$'
 ok fs -d "$DB" pair list --json
 cp "$T/out" "$T/pairs.json"
 eq "$(json_get '[p["name"] for p in j]' <"$T/pairs.json")" \
@@ -151,6 +151,7 @@ ok fs -d "$DB" pair set branch enabled no
 ok fs -d "$DB" pair set branch url http://127.0.0.1:9090/
 ok fs -d "$DB" pair set branch deletes hard
 ok fs -d "$DB" pair set hub policy passive
+contains "$T/out" '^note: the active side sends its policy with every exchange, and that one decides'
 ok fs -d "$DB" pair show branch --json
 eq "$(json_get '(j["interval"], j["policy"], j["enabled"], j["url"], j["deletes"])' \
     <"$T/out")" '[30, "active", false, "http://127.0.0.1:9090/", "hard"]' \
