@@ -82,11 +82,12 @@ types_differ(const char *a, const char *b)
 
 /*
  * Warnings for one of our mapped fields f against the peer entries that
- * stand for the same wire field (n of them in match[]).
+ * stand for the same wire field (n of them in match[]; off more that the
+ * passive side maps with mode off).
  */
 static void
 check_field(cJSON *w, const cJSON *f, const cJSON **match, int n,
-    int passive)
+    int passive, int off)
 {
 	const char *mode = str(f, "mode"), *peer = passive ? "the active side" :
 	    "the passive side";
@@ -105,9 +106,9 @@ check_field(cJSON *w, const cJSON *f, const cJSON **match, int n,
 			    "remote_field")->valuedouble);
 		else
 			value_add_message(w,
-			    "%s.%s (field %.0f): not mapped on the passive "
-			    "side; nothing flows", str(f, "table"),
-			    str(f, "column"), fid);
+			    "%s.%s (field %.0f): %s on the passive side; "
+			    "nothing flows", str(f, "table"), str(f, "column"),
+			    fid, off ? "mode off" : "not mapped");
 		return;
 	}
 	if (!passive && n > 1)
@@ -347,17 +348,21 @@ peermap_view(struct store *s, const char *pair, struct fs_err *err)
 
 		if (!num(f, passive ? "remote_field" : "field", &wire))
 			continue;
+		int off = 0;
+
 		cJSON_ArrayForEach(e, peer) {
 			if (!num(e, passive ? "field" : "remote_field", &v) ||
 			    v != wire)
 				continue;
 			if (!passive && fieldmap_mode_parse(str(e, "mode")) <=
-			    FS_MODE_OFF)
+			    FS_MODE_OFF) {
+				off++;
 				continue;
+			}
 			if (n < 64)
 				match[n++] = e;
 		}
-		check_field(warnings, f, match, n, passive);
+		check_field(warnings, f, match, n, passive, off);
 	}
 	if (passive)
 		suggest(suggestions, peer, fields, local);

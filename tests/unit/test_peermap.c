@@ -339,8 +339,9 @@ test_active_warnings(void **state)
 	/* email: mapped twice over there, and one of them is a BLOB. */
 	assert_int_equal(warnings_with(v, "contacts.email", "2 times"), 1);
 	assert_int_equal(warnings_with(v, "contacts.email", "types differ"), 1);
-	/* note: the passive's field for it is off, so not mapped there. */
-	assert_int_equal(warnings_with(v, "contacts.note", "not mapped"), 1);
+	/* note: the passive's field for it is off: nothing flows, and why. */
+	assert_int_equal(warnings_with(v, "contacts.note", "mode off on the "
+	    "passive side"), 1);
 	/* created is off here: nothing to say. */
 	assert_int_equal(warnings_with(v, "contacts.created", NULL), 0);
 	/* Never suggestions on the active side. */
