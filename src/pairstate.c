@@ -376,8 +376,16 @@ pairstate_status(struct store *s, struct fs_err *err)
 			 * time of contact only every FS_STATE_REFRESH_S.
 			 */
 			state = "red";
+			/*
+			 * Nothing is written for a refused request (bad input
+			 * changes nothing), so the reason names what to look
+			 * at, the log's refusals among it.
+			 */
 			snprintf(reason, sizeof reason, "unreachable: no contact "
-			    "from the active side since %s", contact);
+			    "from the active side since %s (is it running, and "
+			    "does it reach this machine? this side's log shows "
+			    "any request it refused, a wrong password among "
+			    "them)", contact);
 		} else if (conflicts > 0) {
 			state = "red";
 			snprintf(reason, sizeof reason, "%" PRId64 " conflict%s "

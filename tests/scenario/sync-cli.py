@@ -570,8 +570,11 @@ def passive_no_contact(env):
     st = wait_for(lambda: (lambda s: s if s["state"] == "red" else None)(
         checked_status(hq, "b1")), 20, "hq red after the active stopped")
     took = now() - t_stop
-    expect(re.match(r"unreachable: no contact from the active side since ",
-                    st["reason"]), "hq's reason %r" % st["reason"])
+    expect(re.match(r"unreachable: no contact from the active side since "
+                    r"\S+ \(is it running, and does it reach this machine\? "
+                    r"this side's log shows any request it refused, a wrong "
+                    r"password among them\)$", st["reason"]),
+           "hq's reason %r" % st["reason"])
     expect(took >= 3, "red %.1f s after the active stopped: not three "
            "intervals" % took)
     green(br, "b1")
