@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "capture.h"
@@ -92,7 +93,9 @@ capture_follows(struct store *s, int64_t tid, int64_t fid, const char *col)
 				p++;
 			other[n++] = *p;
 		}
-		if (strncmp(p, "\" ON ", 5) != 0) {
+		/* A new case is the same column to SQL. */
+		if (strncmp(p, "\" ON ", 5) != 0 ||
+		    strcasecmp(other, col) == 0) {
 			free(other);
 			other = NULL;
 		}

@@ -763,6 +763,11 @@ def column_renamed_and_readded(env):
     pair(hq, br, "b1", COLS)
     br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
     settle(br)
+    # A new case is no rename to SQL: it syncs on.
+    br.shell("ALTER TABLE customers RENAME COLUMN phone TO Phone; UPDATE "
+             "customers SET Phone = '1b';")
+    settle(br)
+    eq(hq.one("SELECT phone FROM customers"), "1b", "hq after a new case")
     br.shell("ALTER TABLE customers RENAME COLUMN phone TO tel; ALTER "
              "TABLE customers ADD COLUMN phone TEXT; UPDATE customers SET "
              "tel = '2' WHERE name = 'Ann';")
@@ -770,7 +775,7 @@ def column_renamed_and_readded(env):
     expect(r.returncode == 1 and b"column customers.phone was renamed to "
            b"tel and a new column took its name" in r.stderr,
            "the pass said %r" % r.stderr)
-    eq(hq.one("SELECT phone FROM customers"), "1", "hq before table add")
+    eq(hq.one("SELECT phone FROM customers"), "1b", "hq before table add")
     br.fs("table", "add", "customers")
     settle(br)
     eq(hq.one("SELECT phone FROM customers"), "2", "hq after table add")
