@@ -500,19 +500,6 @@ def status_json(env):
         inst.fs("pair", "set", "b1", "enabled", "yes")
         green(inst, "b1")
 
-    # A green test clears what a test sees, not what only a pass sees.
-    pid = br.pid_of("b1")
-    br.sync("b1")
-    for kind, cleared in (("protocol", False), ("error", False),
-                          ("unreachable", True), ("auth refused", True)):
-        br.execute("UPDATE _fs_pair_state SET error_kind = ?, last_error "
-                   "= 'a pass failed' WHERE pid = ?", (kind, pid))
-        br.fs("pair", "test", "b1")
-        eq(br.status("b1")["state"], "green" if cleared else "red",
-           "status after a green test over %s" % kind)
-    br.execute("UPDATE _fs_pair_state SET error_kind = NULL, last_error = "
-               "NULL WHERE pid = ?", (pid,))
-
     # Unreachable.
     port = hq.port
     hq.server.stop()
