@@ -49,11 +49,13 @@ cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		cJSON *res = cJSON_GetObjectItem(it, "resolution");
 		cJSON *pair = cJSON_GetObjectItem(it, "pair");
 
-		printf("#%.0f %s row %s%.0f %s (pairing %s, %s): kept %s\n",
+		char row[32] = "(deleted)";	/* a record with no row here */
+
+		if (cJSON_IsNumber(rowid))
+			snprintf(row, sizeof row, "%.0f", rowid->valuedouble);
+		printf("#%.0f %s row %s %s (pairing %s, %s): kept %s\n",
 		    cJSON_GetObjectItem(it, "id")->valuedouble,
-		    cJSON_GetObjectItem(it, "table")->valuestring,
-		    cJSON_IsNumber(rowid) ? "" : "(deleted) ",
-		    cJSON_IsNumber(rowid) ? rowid->valuedouble : 0.0,
+		    cJSON_GetObjectItem(it, "table")->valuestring, row,
 		    cJSON_GetObjectItem(it, "column")->valuestring,
 		    cJSON_IsString(pair) ? pair->valuestring : "?",
 		    cJSON_GetObjectItem(it, "policy")->valuestring,

@@ -31,6 +31,7 @@ Proves:
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -296,6 +297,9 @@ def restore_clash(env, last):
         # changes nothing; restoring on the branch would bring it back.
         eq(hq.rowid_of(T, sid), None, "hq's row after the deletion won")
         eq(val(br, sid, "fs_status"), 1, "branch after the deletion won")
+        out = hq.fs("conflicts")
+        expect(re.match(r"#%d customers row \(deleted\) fs_status " %
+                        cf[0]["id"], out), "conflicts listed %r" % out)
         r = hq.run("conflicts", "resolve", cf[0]["id"], "--keep", "remote",
                    check=False)
         expect(r.returncode != 0 and b"deleted here" in r.stderr,
