@@ -404,6 +404,10 @@ async function main() {
     log(step);
     sqlite(head.db, "ALTER TABLE contacts ADD COLUMN score;");
     fsync(head.db, "table", "add", "contacts");
+    /* More changes than a record's page shows: it says so. */
+    let many = "";
+    for (let i = 0; i < 1001; i++) many += "UPDATE contacts SET score = " + i + " WHERE email = 'bob@example.com';\n";
+    sqlite(head.db, many);
     sqlite(head.db, "UPDATE contacts SET score = 9223372036854775807 WHERE email = 'bob@example.com'; " +
       "UPDATE contacts SET score = -0.0 WHERE email = 'ann@example.com';");
     for (const [email, want] of [["bob@example.com", "9223372036854775807"], ["ann@example.com", "-0.0"]]) {
@@ -417,6 +421,12 @@ async function main() {
       } catch (e) {
         const shown = await A.textContent('#record-fields [data-column="score"] dd').catch(() => "(none)");
         expect(false, "score of " + email + " shown as " + shown + ", stored " + want);
+      }
+      if (email === "bob@example.com") {
+        await A.waitForSelector("#record-log tr.log-entry");
+        const capped = await A.textContent("#record-log-capped").catch(() => null);
+        expect(capped && /newest 1000 changes/.test(capped) && /fieldsync log contacts/.test(capped),
+          "the note on a log longer than the page shows: " + capped);
       }
     }
 
