@@ -807,7 +807,7 @@ record:
 		if (pairstate_load(s, p->pid, &now, NULL) == -1 ||
 		    now.error_kind != NULL || now.last_ok == NULL ||
 		    prog->recv_values || prog->sent_values ||
-		    PAIRSTATE_DUE(now.last_ok))
+		    pairstate_due(now.last_ok))
 			pairstate_record(s, p->pid, NULL, NULL, NULL);
 		pairstate_clear(&now);
 	}

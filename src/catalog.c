@@ -329,6 +329,25 @@ out:
 	return ret;
 }
 
+/*
+ * Move the clock past the values the statement just run numbered as
+ * hlc + row_number(): one for each row it changed.
+ */
+static int
+clock_past_changes(struct store *s, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_clock SET hlc = hlc + "
+	    "1 + ?1 WHERE id = 1", err);
+	int ret;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, sqlite3_changes(s->db));
+	ret = store_step_done(s, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 /* Give rows without a record one, and tombstone records whose row is gone. */
 static int
 register_rows(struct store *s, const struct catalog_table *t, const char *qt,
@@ -360,16 +379,7 @@ register_rows(struct store *s, const struct catalog_table *t, const char *qt,
 	    "WHERE tid = :tid AND NOT EXISTS (SELECT 1 FROM _fs_log l WHERE "
 	    "l.rid = r.rid) ORDER BY rid", t->tid, NULL, err) == -1)
 		goto out;
-	{
-		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_clock SET hlc = "
-		    "hlc + 1 + ?1 WHERE id = 1", err);
-
-		if (st == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, sqlite3_changes(s->db));
-		ret = store_step_done(s, st, err);
-		sqlite3_finalize(st);
-	}
+	ret = clock_past_changes(s, err);
 out:
 	buf_free(&b);
 	free(qk);
@@ -413,11 +423,10 @@ restore_system(struct store *s, int64_t tid, const char *qt, const char *qk,
 		    "WHERE r.tid = :tid) g WHERE g.lrow = %s.%s AND g.hlc IS NOT "
 		    "NULL", qt, qa, qt, qk);
 		ret = exec_bound(s, b.data, tid, NULL, err);
-	}
-	if (ret == 0 && qa != NULL) {
-		/* One new version each, as merge-adopt.c numbers creations. */
-		ret = store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + 1, "
-		    CAPTURE_HLC_NOW ") WHERE id = 1", err);
+		/* One new version each, newer than now, as a change here. */
+		if (ret == 0)
+			ret = store_exec(s, "UPDATE _fs_clock SET hlc = max(hlc + "
+			    "1, " CAPTURE_HLC_NOW ") WHERE id = 1", err);
 		buf_reset(&b);
 		buf_printf(&b, "INSERT INTO _fs_log(rid, fid, hlc, origin, kind, "
 		    "new) SELECT r.rid, (SELECT fid FROM _fs_field WHERE tid = "
@@ -427,19 +436,8 @@ restore_system(struct store *s, int64_t tid, const char *qt, const char *qk,
 		    ":tid AND a.%s IS NOT NULL ORDER BY r.rid", qa, qt, qk, qa);
 		if (ret == 0)
 			ret = exec_bound(s, b.data, tid, NULL, err);
-		if (ret == 0) {
-			sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_clock SET "
-			    "hlc = hlc + 1 + ?1 WHERE id = 1", err);
-
-			if (st == NULL)
-				ret = -1;
-			else {
-				sqlite3_bind_int64(st, 1,
-				    sqlite3_changes(s->db));
-				ret = store_step_done(s, st, err);
-				sqlite3_finalize(st);
-			}
-		}
+		if (ret == 0)
+			ret = clock_past_changes(s, err);
 	}
 	buf_free(&b);
 	return ret;

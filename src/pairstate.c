@@ -254,6 +254,14 @@ pairstate_age_s(const char *iso)
 	    1000.0;
 }
 
+int
+pairstate_due(const char *iso)
+{
+	double age = pairstate_age_s(iso);
+
+	return age >= FS_STATE_REFRESH_S || age <= -FS_STATE_REFRESH_S;
+}
+
 static int64_t
 abs_ms(int64_t v)
 {

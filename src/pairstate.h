@@ -70,9 +70,7 @@ double pairstate_age_s(const char *iso);
  * since: it would otherwise stay ahead, and look recent, until the clock
  * caught up).
  */
-#define PAIRSTATE_DUE(iso) \
-    (pairstate_age_s(iso) >= FS_STATE_REFRESH_S || \
-    pairstate_age_s(iso) <= -FS_STATE_REFRESH_S)
+int pairstate_due(const char *iso);
 /*
  * The clocks of two instances further apart than this get a warning:
  * "newest" orders clashing edits by them, and the change log dates

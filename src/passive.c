@@ -363,7 +363,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    pending == ps.peer_pending && (interval == 0 ||
 		    interval == ps.peer_interval) && ps.error_kind == NULL &&
 		    ps.last_ok != NULL && !gap && !bo.more &&
-		    !PAIRSTATE_DUE(ps.last_attempt);
+		    !pairstate_due(ps.last_attempt);
 		if (!idle && (pairstate_update(s, p->pid, "recv_seq = ?2, "
 		    "sent_seq = ?3, peer_pending = ?4, peer_interval = "
 		    "coalesce(nullif(?5, 0), peer_interval), ambiguous = "
