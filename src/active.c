@@ -385,11 +385,20 @@ active_test(struct store *s, const struct pairing *p, cJSON **report,
 		client_free(cl);
 	}
 	if (*report == NULL) {
+		const char *kind = active_error_kind(e.code);
+		struct buf prob;
+
 		*report = cJSON_CreateObject();
 		cJSON_AddBoolToObject(*report, "ok", 0);
-		cJSON_AddStringToObject(*report, "problem", e.msg);
-		cJSON_AddStringToObject(*report, "kind",
-		    active_error_kind(e.code));
+		/* Status and sync name the kind before the message; so does
+		 * the test, except for a failure without a kind of its own. */
+		buf_init(&prob, 0);
+		if (strcmp(kind, "error") != 0)
+			buf_printf(&prob, "%s: ", kind);
+		buf_printf(&prob, "%s", e.msg);
+		cJSON_AddStringToObject(*report, "problem", prob.data);
+		cJSON_AddStringToObject(*report, "kind", kind);
+		buf_free(&prob);
 	}
 	/*
 	 * The status light follows what the test saw, as far as it sees: a

@@ -239,8 +239,8 @@ client_curl_err(struct client *cl, CURLcode rc, size_t max_resp,
 
 		curl_easy_getinfo(cl->curl, CURLINFO_REQUEST_SIZE, &sent);
 		if (sent > 0)
-			return fs_err_set(err, FS_ENET, "%s unreachable: it "
-			    "took the request but did not answer (%s)",
+			return fs_err_set(err, FS_ENET, "%s: it took the "
+			    "request but did not answer (%s)",
 			    cl->peer, msg);
 	}
 		/* FALLTHROUGH */
@@ -252,8 +252,7 @@ client_curl_err(struct client *cl, CURLcode rc, size_t max_resp,
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_SSL_CONNECT_ERROR:
-		return fs_err_set(err, FS_ENET, "%s unreachable: %s", cl->peer,
-		    msg);
+		return fs_err_set(err, FS_ENET, "%s: %s", cl->peer, msg);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:

@@ -504,8 +504,9 @@ def status_json(env):
     port = hq.port
     hq.server.stop()
     expect(br.sync(check=False).returncode == 1, "sync with hq down")
-    st = red(br, "b1", r"unreachable: 127\.0\.0\.1:%d unreachable" % port,
+    st = red(br, "b1", r"unreachable: 127\.0\.0\.1:%d: " % port,
              "unreachable")
+    eq(st["reason"].count("unreachable"), 1, "reason says unreachable once")
     eq(st["last_error"], st["reason"][len("unreachable: "):], "last_error")
     hq.restart()
     sync_ok(br)
@@ -699,7 +700,7 @@ def pair_test(env):
     with open(env.path("pw2"), "w") as f:
         f.write("not the password\n")
     br.fs("pair", "set", "b1", "password-file", env.path("pw2"))
-    pair_test_red(br, "wrong password", r"127\.0\.0\.1:%d refused "
+    pair_test_red(br, "wrong password", r"auth refused: 127\.0\.0\.1:%d refused "
                   r"authentication as \"b1\"" % hq.port, "auth refused")
     br.fs("pair", "set", "b1", "password-file", env.path("pw"))
     br.fs("pair", "test", "b1")
@@ -708,7 +709,7 @@ def pair_test(env):
     # prefix given to fieldsync itself).
     br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/fieldsync/" %
           hq.port)
-    pair_test_red(br, "wrong path", r"peer answered 404: not found: "
+    pair_test_red(br, "wrong path", r"protocol: peer answered 404: not found: "
                   r"fieldsync serves its sync endpoint at /sync/v1/ \(check "
                   r"the path of the pairing's URL\)$", "protocol")
     br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % hq.port)
@@ -730,7 +731,7 @@ def pair_test(env):
     # Unreachable.
     port = hq.port
     hq.server.stop()
-    pair_test_red(br, "peer down", r"127\.0\.0\.1:%d unreachable: " % port,
+    pair_test_red(br, "peer down", r"unreachable: 127\.0\.0\.1:%d: " % port,
                   "unreachable")
 
     # Another protocol version; a peer that is not fieldsync.
@@ -740,16 +741,16 @@ def pair_test(env):
     fake = FakePeer(json.dumps(hello))
     try:
         br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % fake.port)
-        pair_test_red(br, "protocol 99", r"peer speaks protocol 99, this "
+        pair_test_red(br, "protocol 99", r"protocol: peer speaks protocol 99, this "
                       r"side 1$", "protocol")
         # A connection the peer resets before answering is tried once
         # more on a new one (twice is still a failure).
         fake.drop = 1
-        pair_test_red(br, "protocol 99 after a reset", r"peer speaks "
-                      r"protocol 99, this side 1$", "protocol")
+        pair_test_red(br, "protocol 99 after a reset", r"protocol: peer "
+                      r"speaks protocol 99, this side 1$", "protocol")
         eq((fake.drop, fake.dropped), (0, 1), "connections reset")
         fake.drop = 4           # two for each of pair_test_red's runs
-        pair_test_red(br, "two resets", r"127\.0\.0\.1:%d unreachable: " %
+        pair_test_red(br, "two resets", r"unreachable: 127\.0\.0\.1:%d: " %
                       fake.port, "unreachable")
         eq(fake.drop, 0, "resets left")
         # A peer that takes the request and never answers: a hello asks
@@ -761,7 +762,7 @@ def pair_test(env):
         rep = json.loads(r.stdout)
         eq((rep["ok"], rep["kind"]), (False, "unreachable"),
            "report, silent peer")
-        m = re.match(r"127\.0\.0\.1:%d unreachable: it took the request "
+        m = re.match(r"unreachable: 127\.0\.0\.1:%d: it took the request "
                      r"but did not answer \(Operation timed out after "
                      r"(\d+) milliseconds" % fake.port, rep["problem"])
         expect(m and int(m.group(1)) < 60000, "problem, silent peer: %r" %
@@ -778,10 +779,11 @@ def pair_test(env):
         fake.release.set()
         fake.body = "<html>hello</html>"
         fake.ctype = "text/html"
-        pair_test_red(br, "not JSON", r"peer sent a bad response", "protocol")
+        pair_test_red(br, "not JSON", r"protocol: peer sent a bad response",
+                      "protocol")
         fake.status = 404
         fake.body = "{\"error\":\"no such thing\"}"
-        pair_test_red(br, "404", r"peer answered 404: no such thing$",
+        pair_test_red(br, "404", r"protocol: peer answered 404: no such thing$",
                       "protocol")
         expect(all(p == "/sync/v1/hello" for p in fake.requests),
                "requests %r" % fake.requests)
