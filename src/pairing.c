@@ -151,7 +151,8 @@ pairing_add(struct store *s, const char *name, const char *role,
 		return -1;
 	if (!pairing_name_valid(name))
 		return fs_err_set(err, FS_EINVAL, "invalid pairing name: use "
-		    "1-64 letters, digits, '.', '_' or '-'");
+		    "1-64 letters, digits, '.', '_' or '-', not starting with "
+		    "'-' or '.'");
 	if (strcmp(role, "active") != 0 && strcmp(role, "passive") != 0)
 		return fs_err_set(err, FS_EINVAL, "role must be --active or "
 		    "--passive");

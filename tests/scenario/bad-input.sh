@@ -211,7 +211,7 @@ rejected 'invalid' fs -d "$DB" table add other --added-column "$NL"
 rejected 'invalid' fs -d "$DB" table add other --status-column ''
 rejected 'invalid' fs -d "$DB" init --name "$NL"
 rejected 'invalid' fs -d "$DB" init --name ''
-rejected 'invalid pairing name' fs -d "$DB" pair add --passive \
+rejected "invalid pairing name: .*not starting with '-' or '\\.'" fs -d "$DB" pair add --passive \
     --password-file "$T/pw" -- -x
 rejected 'invalid pairing name' fs -d "$DB" pair add .hidden --passive \
     --password-file "$T/pw"
