@@ -193,7 +193,7 @@ match_json(const struct app_table *at, const char *match, struct fs_err *err)
 	char *copy, *p, *tok, *save = NULL, *out;
 
 	if (match == NULL || *match == '\0') {
-		fs_err_set(err, FS_EINVAL, "empty --match");
+		fs_err_set(err, FS_EINVAL, "no match column given");
 		return NULL;
 	}
 	arr = cJSON_CreateArray();
@@ -226,7 +226,7 @@ match_json(const struct app_table *at, const char *match, struct fs_err *err)
 		    cJSON_CreateString(at->cols[ci].name));
 	}
 	if (cJSON_GetArraySize(arr) == 0) {
-		fs_err_set(err, FS_EINVAL, "empty --match");
+		fs_err_set(err, FS_EINVAL, "no match column given");
 		goto fail;
 	}
 	free(copy);

@@ -14,8 +14,8 @@ client_url_check(const char *url, struct fs_err *err)
 	int ret = 0;
 
 	if (url == NULL || *url == '\0')
-		return fs_err_set(err, FS_EINVAL, "an active pairing needs "
-		    "--url http://HOST:PORT/");
+		return fs_err_set(err, FS_EINVAL, "an active pairing needs a "
+		    "URL: http://HOST:PORT/");
 	if ((u = curl_url()) == NULL)
 		return fs_err_set(err, FS_EIO, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -30,7 +30,7 @@ client_url_check(const char *url, struct fs_err *err)
 		/* Not echoed: it may hold a password. */
 		ret = fs_err_set(err, FS_EINVAL, "the URL must not name a user "
 		    "or password (the pairing's name is the user, and the "
-		    "password goes in --password-file)");
+		    "password is the pairing's own)");
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);

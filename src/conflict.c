@@ -213,7 +213,7 @@ keep_code(const char *keep, struct fs_err *err)
 		return 1;
 	if (strcmp(keep, "winner") == 0)
 		return 2;
-	return fs_err_set(err, FS_EINVAL, "--keep must be local, remote or "
+	return fs_err_set(err, FS_EINVAL, "keep must be local, remote or "
 	    "winner");
 }
 

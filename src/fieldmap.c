@@ -200,13 +200,13 @@ fieldmap_add(struct store *s, const char *pair, const char *tc, int mode,
 	if ((p = pairing_get(s, pair, err)) == NULL)
 		return -1;
 	if (strcmp(p->role, "active") == 0 && remote_fid != -1) {
-		fs_err_set(err, FS_EINVAL, "--remote-field is for passive "
+		fs_err_set(err, FS_EINVAL, "a remote field is for passive "
 		    "pairings: the active side's field numbers are the wire "
 		    "contract");
 		goto out;
 	}
 	if (remote_fid != -1 && remote_fid < 1) {
-		fs_err_set(err, FS_EINVAL, "--remote-field must be a positive "
+		fs_err_set(err, FS_EINVAL, "a remote field must be a positive "
 		    "field number");
 		goto out;
 	}

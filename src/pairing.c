@@ -154,14 +154,14 @@ pairing_add(struct store *s, const char *name, const char *role,
 		    "1-64 letters, digits, '.', '_' or '-', not starting with "
 		    "'-' or '.'");
 	if (strcmp(role, "active") != 0 && strcmp(role, "passive") != 0)
-		return fs_err_set(err, FS_EINVAL, "role must be --active or "
-		    "--passive");
+		return fs_err_set(err, FS_EINVAL, "role must be active or "
+		    "passive");
 	if (strcmp(role, "active") == 0) {
 		if (client_url_check(url, err) == -1)
 			return -1;
 	} else if (url != NULL)
 		return fs_err_set(err, FS_EINVAL, "a passive pairing has no "
-		    "--url: the active side connects to it");
+		    "URL: the active side connects to it");
 	if (strcmp(role, "passive") == 0 && interval != -1)
 		return fs_err_set(err, FS_EINVAL, "an interval is for active "
 		    "pairings: the active side decides when to connect");

@@ -143,10 +143,11 @@ rejected 'http' fs -d "$DB" pair add x --active --url ftp://127.0.0.1/ \
     --password-file "$T/pw"
 rejected 'URL' fs -d "$DB" pair add x --active \
     --url 'file:///etc/passwd' --password-file "$T/pw"
-rejected 'url' fs -d "$DB" pair add x --active --url '' \
+rejected 'needs a URL' fs -d "$DB" pair add x --active --url '' \
     --password-file "$T/pw"
-rejected 'url' fs -d "$DB" pair add x --active --password-file "$T/pw"
-rejected 'url' fs -d "$DB" pair add x --passive --url http://127.0.0.1:1/ \
+rejected 'needs a URL' fs -d "$DB" pair add x --active --password-file \
+    "$T/pw"
+rejected 'has no URL' fs -d "$DB" pair add x --passive --url http://127.0.0.1:1/ \
     --password-file "$T/pw"
 rejected 'URL' fs -d "$DB" pair set branch url 'http://'
 rejected 'url' fs -d "$DB" pair set hub url http://127.0.0.1:1/
