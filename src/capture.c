@@ -195,13 +195,6 @@ emit_insert(struct buf *b, const struct catalog_table *t, const char *qt,
 	    "BEGIN\n", k, qt);
 	buf_addstr(b, BUMP);
 	/*
-	 * The time-added fill is not captured as a change of its own (see
-	 * emit_update): the "created" row below stands for every field.
-	 */
-	buf_printf(b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
-	    "'now') WHERE new.%s IS NULL AND %s = new.%s;\n", qt, qa, qa, qkey,
-	    qkey);
-	/*
 	 * The sync identity is this instance's prefix and the clock value
 	 * just taken, which no other change here ever gets: unique without
 	 * randomness, and increasing, so its index grows at the end.
@@ -217,8 +210,18 @@ emit_insert(struct buf *b, const struct catalog_table *t, const char *qt,
 	    k, qkey);
 	buf_printf(b, "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind) "
 	    "SELECT r.rid, 0, " STAMP ", 1 FROM _fs_record r, _fs_clock c "
-	    "WHERE r.tid = %" PRId64 " AND r.lrow = new.%s AND c.id = 1;\n"
-	    "END;\n", k, qkey);
+	    "WHERE r.tid = %" PRId64 " AND r.lrow = new.%s AND c.id = 1;\n",
+	    k, qkey);
+	/*
+	 * The time-added fill is not captured as a change of its own (see
+	 * emit_update): the "created" row above stands for every field.  It
+	 * comes last: the app's own triggers on this UPDATE may write to
+	 * enrolled tables, whose capture moves the clock on, and the record
+	 * and its creation must have the clock value taken above.
+	 */
+	buf_printf(b, "UPDATE %s SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
+	    "'now') WHERE new.%s IS NULL AND %s = new.%s;\nEND;\n", qt, qa, qa,
+	    qkey, qkey);
 	free(qa);
 	return 0;
 }

@@ -807,6 +807,39 @@ def generated_columns(c):
        [(1, None, None), (0, 1, 2)], "generated columns")
 
 
+@case
+def app_triggers_write_enrolled(c):
+    """The app's own triggers write to another enrolled table."""
+    c.shell("CREATE TABLE c(id INTEGER PRIMARY KEY, name TEXT);"
+            "CREATE TABLE hist(id INTEGER PRIMARY KEY, what TEXT);"
+            "CREATE TRIGGER app_upd AFTER UPDATE ON c BEGIN "
+            "INSERT INTO hist(what) VALUES ('changed ' || new.name); END;"
+            "CREATE TRIGGER app_ins AFTER INSERT ON c BEGIN "
+            "INSERT INTO hist(what) VALUES ('added ' || new.name); END;")
+    c.fs("init")
+    c.fs("table", "add", "hist")
+    c.fs("table", "add", "c")
+    # Filling time added is an UPDATE of the new row, which fires the
+    # app's update trigger, whose insert is captured in the middle of
+    # the creation of the record of c.
+    c.shell("INSERT INTO c(name) VALUES ('one');")
+    py = c.connect()
+    py.execute("INSERT INTO c(name) VALUES ('two')")
+    py.execute("UPDATE c SET name = 'TWO' WHERE name = 'two'")
+    py.close()
+    eq(c.query("SELECT name FROM c ORDER BY id"), [("one",), ("TWO",)],
+       "app rows")
+    eq(c.query("SELECT count(*) FROM _fs_record r JOIN _fs_table t USING "
+               "(tid) WHERE t.name = 'c'")[0][0], 2, "records of c")
+    n = c.query("SELECT count(*) FROM hist")[0][0]
+    eq(c.query("SELECT count(*) FROM _fs_record r JOIN _fs_table t USING "
+               "(tid) WHERE t.name = 'hist'")[0][0], n, "records of hist")
+    # Each record's identity is the clock value of its own creation.
+    for sid, hlc in c.query("SELECT r.sid, l.hlc FROM _fs_record r JOIN "
+                            "_fs_log l ON l.rid = r.rid AND l.kind = 1"):
+        eq(int(sid[16:], 16), hlc, "sync identity of %s" % sid)
+
+
 if __name__ == "__main__":
     run([versions_and_sequence, exact_values_python, exact_values_shell,
          noop_updates, soft_delete_and_restore, hard_delete_tombstone,
@@ -815,4 +848,5 @@ if __name__ == "__main__":
          multi_row_update,
          hostile_names, shadowed_rowid_names, engine_switch,
          clock_after_future_peer_change, log_command_agrees,
-         enrol_existing_rows, generated_columns])
+         enrol_existing_rows, generated_columns,
+         app_triggers_write_enrolled])
