@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,14 @@ locked_out(int rc)
 	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
+/* The file system failed SQLite (read-only, full, an I/O error). */
+static int
+cannot_open(int rc)
+{
+	return (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR ||
+	    (rc & 0xff) == SQLITE_FULL;
+}
+
 /* What SQLite says of a file this user may not write, said plainly. */
 static int
 read_only(int rc)
@@ -40,8 +49,18 @@ store_dberr(struct store *s, struct fs_err *err, const char *what)
 {
 	if (s->db != NULL && locked_out(sqlite3_errcode(s->db)))
 		return fs_err_set(err, FS_EBUSY, "%s: the database is locked: "
-		    "another program is holding a write transaction on it",
-		    what);
+		    "another program is holding a write transaction on it (or, "
+		    "in rollback-journal mode, a read transaction)", what);
+	if (s->db != NULL && cannot_open(sqlite3_errcode(s->db))) {
+		/* Not the ENOENT of SQLite's read-only retry: it misleads. */
+		int e = sqlite3_system_errno(s->db) == ENOENT ? 0 :
+		    sqlite3_system_errno(s->db);
+
+		return fs_err_set(err, FS_EIO, "%s: cannot read or write %s "
+		    "or the -wal and -shm files beside it: %s%s%s", what,
+		    s->path, sqlite3_errmsg(s->db), e ? ": " : "",
+		    e ? strerror(e) : "");
+	}
 	if (s->db != NULL && read_only(sqlite3_errcode(s->db)))
 		return fs_err_set(err, FS_EIO, "cannot write to %s: this user "
 		    "may not write the file, or its directory (SQLite keeps "
@@ -60,6 +79,12 @@ static void
 configure_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/*
+	 * A file name is a file name, whatever it contains: Debian's SQLite
+	 * takes "file:..." as a URI by default, so -d file:x.db would open
+	 * x.db.
+	 */
+	sqlite3_config(SQLITE_CONFIG_URI, 0);
 }
 
 /*
@@ -121,7 +146,6 @@ store_open(const char *path, struct fs_err *err)
 		fs_err_set(err, FS_EIO, "out of memory");
 		return NULL;
 	}
-	/* URI off: a file name is a file name, whatever it contains. */
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		store_dberr(s, err, path);
@@ -138,7 +162,8 @@ store_open(const char *path, struct fs_err *err)
 		 * rollback mode another program's exclusive lock bars reads.
 		 */
 		if (read_only(sqlite3_errcode(s->db)) ||
-		    locked_out(sqlite3_errcode(s->db)))
+		    locked_out(sqlite3_errcode(s->db)) ||
+		    cannot_open(sqlite3_errcode(s->db)))
 			store_dberr(s, err, path);
 		else
 			fs_err_set(err, FS_EINVAL, "%s is not an SQLite "

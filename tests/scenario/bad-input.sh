@@ -272,6 +272,18 @@ done
 expect_err 'regular file' fs -d "$T/dir" init
 expect_err 'regular file' fs -d /dev/null init
 
+step "a file name that looks like an SQLite URI is a file name"
+mkdir "$T/uri"
+sqlite3 "$T/uri/x.db" "CREATE TABLE other_app(a)"
+sqlite3 "$T/uri/file:x.db" "CREATE TABLE mine(id INTEGER PRIMARY KEY, a)"
+S=$(checksum "$T/uri/x.db")
+(cd "$T/uri" && ok fs -d file:x.db init --name u &&
+    ok fs -d file:x.db table add mine &&
+    expect_err 'does not exist' fs -d file:y.db init)
+eq "$(checksum "$T/uri/x.db")" "$S" "x.db after init of file:x.db"
+eq "$(sql "$T/uri/file:x.db" "SELECT count(*) FROM _fs_table")" 1 \
+    "enrolled in file:x.db"
+
 step "a file that is not a database"
 printf 'name,email\nAnn,ann@example.com\n' >"$T/contacts.csv"
 head -c 8192 /dev/urandom >"$T/random.bin"
