@@ -186,8 +186,13 @@ store_open(const char *path, struct fs_err *err)
 	 * instead of reading them again through the OS, and still keeps
 	 * memory flat however big the table.  (A write by another
 	 * connection empties it anyway: that is SQLite's WAL rule.)
+	 *
+	 * Recursive triggers off, as in the app's own connections (SQLite's
+	 * default): an app trigger that updates its own row (an updated_at
+	 * stamp) would otherwise fire itself until SQLite gives up, and
+	 * every write of a peer's change to that table would fail.
 	 */
-	if (store_exec(s, "PRAGMA recursive_triggers = ON; "
+	if (store_exec(s, "PRAGMA recursive_triggers = OFF; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384",
 	    err) == -1 || store_upgrade(s, err) == -1) {
 		store_close(s);

@@ -1019,6 +1019,35 @@ def replace_unique(env):
                       "'swept_at'")) > 0, "the look done")
 
 
+def touch_trigger(env):
+    """The common updated_at trigger (AFTER UPDATE ON the table, updating
+    its own row) on both sides: SQLite's default, recursive triggers off,
+    keeps it from firing itself, in the app and in fieldsync alike.  It
+    neither stops table add on a table with rows nor the peer's writes."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS)
+    for inst in (hq, br):
+        inst.shell("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, "
+                   "updated_at TEXT); INSERT INTO items(name) VALUES "
+                   "('old %s'); CREATE TRIGGER touch AFTER UPDATE ON items "
+                   "BEGIN UPDATE items SET updated_at = 'touched ' || "
+                   "new.name WHERE id = new.id; END;" % inst.name)
+        inst.fs("table", "add", "items")
+    out = br.fs("map", "add", "b1", "items.name")
+    wire = re.search(r"as field (\d+)", out).group(1)
+    hq.fs("map", "add", "b1", "items.name", "--remote-field", wire)
+    settle(br)
+    br.shell("UPDATE items SET name = 'renamed' WHERE name = 'old branch';")
+    hq.shell("UPDATE items SET name = 'hq edit' WHERE name = 'old hq';")
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.query("SELECT name, updated_at FROM items ORDER BY name"),
+           [("hq edit", "touched hq edit"), ("renamed", "touched renamed")],
+           "%s: items" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
@@ -1026,5 +1055,5 @@ if __name__ == "__main__":
          column_renamed, column_renamed_and_readded, table_renamed,
          app_trigger_rows,
          links_checked, replace_same_rowid, unique_gives_way,
-         replace_unique],
+         replace_unique, touch_trigger],
         budget=150)
