@@ -277,10 +277,16 @@ clash_remote_wins(struct merge_ctx *c, const struct infield *in,
 	return remote_wins;
 }
 
-/* Write one incoming value through the capture triggers. */
-static int
-apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
-    struct infield *in, int conflict, int *gone, struct fs_err *err)
+/*
+ * Write one incoming value through the capture triggers.  One the app's
+ * CHECK or UNIQUE constraint refuses may be fine once the rest of the
+ * batch is written (a row whose UNIQUE value moves away later in it, a
+ * CHECK over two columns): it waits for that (merge-defer.c).
+ */
+int
+merge_write_value(struct merge_ctx *c, const struct inrec *r, int64_t rid,
+    int64_t lrow, const struct infield *in, int conflict, int *gone,
+    struct fs_err *err)
 {
 	struct synctable *t = r->table;
 
@@ -308,6 +314,18 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 		sqlite3_bind_int64(up, 2, lrow);
 		if (sqlite3_step(up) != SQLITE_DONE) {
 			char what[200];
+			int xrc = sqlite3_extended_errcode(sqlite3_db_handle(up));
+
+			if (c->defer_mode != MERGE_DEFER_OFF &&
+			    (xrc == SQLITE_CONSTRAINT_CHECK ||
+			    xrc == SQLITE_CONSTRAINT_UNIQUE)) {
+				sqlite3_reset(up);
+				sqlite3_clear_bindings(up);
+				if (c->defer_mode == MERGE_DEFER_TRY)
+					return 1;
+				merge_defer_push(c, r, rid, lrow, in, conflict);
+				return 0;
+			}
 
 			/* Most often the app's own constraint: say where. */
 			snprintf(what, sizeof what, "cannot write the peer's "
@@ -320,6 +338,7 @@ apply_value(struct merge_ctx *c, struct inrec *r, int64_t lrow,
 		sqlite3_reset(up);
 		sqlite3_clear_bindings(up);
 	}
+	merge_defer_drop(c, rid, in->f->fid);
 	if (conflict) {
 		sqlite3_stmt *st = store_stmt(c->s, SQL_MARK_CONFLICT, err);
 
@@ -422,7 +441,7 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 		 */
 		if (in->origin == 0 && l != NULL && l->origin == 0) {
 			if (in->hlc > l->hlc) {
-				if (apply_value(c, r, lrow, in, 0, &gone,
+				if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
 				    err) == -1)
 					goto out;
 				st->applied++;
@@ -454,7 +473,7 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 				    (double)in->v.i : in->v.d) <
 				    sqlite3_value_double(cur[i]);
 			if (earlier) {
-				if (apply_value(c, r, lrow, in, 0, &gone,
+				if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
 				    err) == -1)
 					goto out;
 				st->applied++;
@@ -462,7 +481,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			continue;
 		}
 		if (!pending) {
-			if (apply_value(c, r, lrow, in, 0, &gone, err) == -1)
+			if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
+			    err) == -1)
 				goto out;
 			st->applied++;
 			continue;
@@ -477,7 +497,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			goto out;
 		st->conflicts++;
 		if (remote_wins) {
-			if (apply_value(c, r, lrow, in, 1, &gone, err) == -1)
+			if (merge_write_value(c, r, rid, lrow, in, 1, &gone,
+			    err) == -1)
 				goto out;
 			st->applied++;
 		}

@@ -110,6 +110,32 @@ int merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 void merge_inrec_free(struct inrec *r);
 
 /* merge-field.c */
+/*
+ * Write in's value to row lrow of record rid: 0 done (or, while a batch
+ * is applied, put off: merge-defer.c), 1 refused by the app's CHECK or
+ * UNIQUE constraint when c->defer_mode is MERGE_DEFER_TRY, -1 error.
+ */
+int merge_write_value(struct merge_ctx *c, const struct inrec *r,
+    int64_t rid, int64_t lrow, const struct infield *in, int conflict,
+    int *gone, struct fs_err *err);
+
+/* merge-defer.c */
+struct merge_deferred {
+	struct synctable *t;
+	int64_t rid, lrow;
+	char sid[2 * FS_SID_LEN + 1];
+	struct infield in;	/* its value owned */
+	int conflict;
+	int grouped;		/* tried together with its record's others */
+};
+/* Put off in's write until the rest of the batch is written. */
+void merge_defer_push(struct merge_ctx *c, const struct inrec *r,
+    int64_t rid, int64_t lrow, const struct infield *in, int conflict);
+/* A later write of (rid, fid) in the batch replaces one put off. */
+void merge_defer_drop(struct merge_ctx *c, int64_t rid, int64_t fid);
+/* Write what was put off, or fail with the app's reason (-1). */
+int merge_defer_finish(struct merge_ctx *c, struct fs_err *err);
+void merge_defer_free(struct merge_ctx *c);
 /* Log in's version of its field directly (old: the value it replaced). */
 int merge_log_direct(struct merge_ctx *c, int64_t rid,
     const struct infield *in, sqlite3_value *old, struct fs_err *err);

@@ -252,6 +252,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 	if (merge_origins_map(c->s, origins, &ids, &nids, err) == -1 ||
 	    merge_dupkeys_build(c, changes, ids, nids, err) == -1)
 		goto out;
+	c->defer_mode = MERGE_DEFER_PUSH;
 	cJSON_ArrayForEach(rec, changes) {
 		struct inrec r;
 
@@ -270,6 +271,7 @@ merge_apply(struct merge_ctx *c, const cJSON *batch, struct merge_stats *st,
 		merge_inrec_free(&r);
 	}
 	if (merge_pend_flush(c, p, err) == -1 ||
+	    merge_defer_finish(c, err) == -1 ||
 	    merge_adopt_end(c->s, &adopt, &st->adopted, err) == -1)
 		goto out;
 	if (stamp) {
@@ -291,6 +293,7 @@ out:
 		free(p->plain);
 	free(p);
 	merge_adopt_free(&adopt);
+	merge_defer_free(c);
 	merge_dupkeys_free(c);
 	free(ids);
 	free(remapped);

@@ -82,6 +82,10 @@ struct merge_ctx {
 	int nremapped;
 	char **dupkeys;		/* match keys a batch holds twice, sorted */
 	int ndupkeys;
+	/* Writes the app's constraints refused for now (merge-defer.c). */
+	enum { MERGE_DEFER_OFF, MERGE_DEFER_PUSH, MERGE_DEFER_TRY } defer_mode;
+	struct merge_deferred *deferred;
+	int ndeferred, capdeferred;
 };
 
 /* Apply {"origins":[...],"changes":[...]} members of batch. */

@@ -1048,6 +1048,53 @@ def touch_trigger(env):
         eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
 
 
+def constraints_across_fields(env):
+    """Changes the app made valid as a whole but that pass through an
+    invalid state when written one field at a time, in the batch's
+    order: a CHECK over two columns set in one UPDATE, a deletion that
+    needs a reason, a UNIQUE value that moved to another row after the
+    row holding it moved on.  All arrive.  A swap of two UNIQUE values in
+    one transaction cannot be written that way: the pass fails naming
+    the record, and writes nothing."""
+    schema = ("CREATE TABLE r(id INTEGER PRIMARY KEY, lo INTEGER, hi "
+              "INTEGER, why TEXT, code TEXT UNIQUE, fs_status INTEGER NOT "
+              "NULL DEFAULT 0, CHECK (lo <= hi), CHECK ((fs_status = 0) = "
+              "(why IS NULL)));")
+    hq = env.instance("hq", schema=schema, tables=("r",))
+    br = env.instance("branch", schema=schema, tables=("r",))
+    cols = ["lo", "hi", "why", "code", "fs_status"]
+    pair(hq, br, "b1", cols, table="r")
+    br.shell("INSERT INTO r(lo, hi, code) VALUES (1, 2, 'a'), (3, 4, 'b');")
+    settle(br)
+    br.shell("UPDATE r SET lo = 10, hi = 20 WHERE code = 'a';"
+             "UPDATE r SET fs_status = 1, why = 'gone' WHERE code = 'b';")
+    br.shell("UPDATE r SET code = 'c' WHERE code = 'b';"
+             "UPDATE r SET code = 'b' WHERE code = 'a';")
+    settle(br)
+    want = [(10, 20, None, "b", 0), (3, 4, "gone", "c", 1)]
+    for inst in (hq, br):
+        eq(inst.query("SELECT lo, hi, why, code, fs_status FROM r ORDER BY "
+                      "id"), want, "%s: rows" % inst.name)
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    # The other way too, and a conflict-free edit of the log's versions.
+    hq.shell("UPDATE r SET hi = 5, lo = 4 WHERE code = 'b';")
+    settle(br)
+    eq(br.query("SELECT lo, hi FROM r WHERE code = 'b'"), [(4, 5)],
+       "branch: hq's two-column change")
+    same_rows(hq, br, "r", cols, "b1", "b1")
+    # A swap in one transaction.
+    before = hq.state_dump()
+    br.shell("BEGIN; UPDATE r SET code = 'tmp' WHERE code = 'b'; "
+             "UPDATE r SET code = 'b' WHERE code = 'c'; UPDATE r SET code = "
+             "'c' WHERE code = 'tmp'; COMMIT;")
+    r = br.sync("b1", check=False)
+    err = r.stderr.decode()
+    expect(r.returncode == 1 and "UNIQUE constraint failed: r.code" in err
+           and "to record" in err, "the swap's pass said %r" % err)
+    eq([t for t in hq.state_dump() if t[0] != "_fs_pair_state"],
+       [t for t in before if t[0] != "_fs_pair_state"], "hq after the swap")
+
+
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
          match, match_many, unique_link, constraint_refused, recreated_key,
@@ -1055,5 +1102,5 @@ if __name__ == "__main__":
          column_renamed, column_renamed_and_readded, table_renamed,
          app_trigger_rows,
          links_checked, replace_same_rowid, unique_gives_way,
-         replace_unique, touch_trigger],
+         replace_unique, touch_trigger, constraints_across_fields],
         budget=150)
