@@ -703,6 +703,23 @@ round_trip(struct store *s, const struct pairing *p, struct client *cl,
 	    PRId64 "\",\"from\":\"%" PRId64 "\",%s", FS_PROTO_VERSION, id,
 	    p->policy, p->interval, ps.recv_seq, ps.recv_mark, cur->from,
 	    ps.echo_want ? "\"echo\":true," : "");
+	if (ps.error_kind != NULL && strcmp(ps.error_kind, "error") == 0 &&
+	    ps.last_error != NULL) {
+		/*
+		 * The last pass failed here, most often applying the passive
+		 * side's batch (the app's constraint refused it): the passive
+		 * side, whose requests all succeed, would show green.
+		 */
+		size_t n = strlen(ps.last_error);
+
+		if (n > 500)
+			for (n = 500; n > 0 && ((unsigned char)ps.last_error[n] &
+			    0xc0) == 0x80; n--)
+				;
+		buf_addstr(&body, "\"failed\":");
+		proto_json_string(&body, ps.last_error, n);
+		buf_addstr(&body, ",");
+	}
 	if (pairstate_remapped(s, p->pid, 1, &body, err) == -1)
 		goto out;
 	buf_add(&body, cur->changes.data, cur->changes.len);

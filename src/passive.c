@@ -233,7 +233,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	struct merge_stats ms;
 	struct batch_out bo;
 	cJSON *req = NULL;
-	const char *instance, *policy;
+	const char *instance, *policy, *failed = NULL;
 	char *id = NULL;
 	int64_t since, from, to, interval = 0, recv, recv_mark;
 	int64_t since_mark = 0, to_mark = 0, mark, peer_ms = 0, offset = 0;
@@ -272,6 +272,9 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	    err) == -1 ||
 	    proto_get_i64_opt(req, "time_ms", 0, INT64_MAX, &peer_ms,
 	    err) == -1)
+		goto out;
+	if ((ej = cJSON_GetObjectItemCaseSensitive(req, "failed")) != NULL &&
+	    (failed = proto_get_str(req, "failed", 1000, err)) == NULL)
 		goto out;
 	if ((ej = cJSON_GetObjectItemCaseSensitive(req, "echo")) != NULL) {
 		if (!cJSON_IsBool(ej)) {
@@ -362,6 +365,7 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 		    since == ps.sent_seq && ps.has_peer_pending &&
 		    pending == ps.peer_pending && (interval == 0 ||
 		    interval == ps.peer_interval) && ps.error_kind == NULL &&
+		    failed == NULL &&
 		    ps.last_ok != NULL && !gap && !bo.more &&
 		    !pairstate_due(ps.last_attempt);
 		if (!idle && (pairstate_update(s, p->pid, "recv_seq = ?2, "
@@ -375,16 +379,21 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	}
 	store_now_iso(now);
 	if (!idle) {
+		/* What the active side says of its last pass shows here too. */
 		sqlite3_stmt *st = store_prepare(s, "UPDATE _fs_pair_state SET "
-		    "last_attempt = ?2, last_ok = CASE WHEN ?3 THEN ?2 ELSE "
-		    "last_ok END, last_error = NULL, error_kind = NULL WHERE "
-		    "pid = ?1", err);
+		    "last_attempt = ?2, last_ok = CASE WHEN ?3 AND ?4 IS NULL "
+		    "THEN ?2 ELSE last_ok END, last_error = CASE WHEN ?4 IS NOT "
+		    "NULL THEN 'the active side''s last pass failed: ' || ?4 "
+		    "END, error_kind = CASE WHEN ?4 IS NOT NULL THEN 'error' "
+		    "END WHERE pid = ?1", err);
 
 		if (st == NULL)
 			goto out;
 		sqlite3_bind_int64(st, 1, p->pid);
 		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, !gap && !bo.more);
+		if (failed != NULL)
+			sqlite3_bind_text(st, 4, failed, -1, SQLITE_STATIC);
 		if (store_step_done(s, st, err) == -1) {
 			sqlite3_finalize(st);
 			goto out;
@@ -398,7 +407,10 @@ passive_exchange(struct store *s, const char *pair, const char *body,
 	in_tx = 0;
 	if (moved)
 		pairstate_log_offset(pair, &ps, offset);
-	if (ps.error_kind != NULL)
+	if (failed != NULL && ps.error_kind == NULL)
+		log_warn("pairing %s: the active side's last pass failed: %s",
+		    pair, failed);
+	else if (ps.error_kind != NULL && failed == NULL)
 		log_info("pairing %s: the active side's exchanges succeed "
 		    "again", pair);
 	if (ms.records > 0 || bo.values > 0)

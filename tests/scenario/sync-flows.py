@@ -526,6 +526,40 @@ def constraint_refused(env):
             what, log[-1500:]))
 
 
+def active_refuses(env):
+    """The active side's app refuses the passive side's change (its
+    NOT NULL, which the passive side's schema lacks): every pass fails
+    there, and the passive side, whose requests all succeed, says so
+    too, from the next request on, until a request after a pass that
+    went through."""
+    hq = env.instance("hq")
+    br = env.instance("branch", schema="CREATE TABLE customers(id INTEGER "
+                      "PRIMARY KEY, name TEXT NOT NULL, phone TEXT, email "
+                      "TEXT, note TEXT);")
+    cols = ["name", "phone", "fs_status"]
+    pair(hq, br, "b1", cols)
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+    settle(br)
+    hq.shell("UPDATE customers SET name = NULL;")
+    for _ in range(2):
+        r = br.sync("b1", check=False)
+        expect(r.returncode == 1 and b"NOT NULL constraint failed" in
+               r.stderr, "branch's pass: %r" % r.stderr)
+    st = hq.status("b1")
+    expect(st["state"] == "red" and st["reason"].startswith(
+        "error: the active side's last pass failed: cannot write the "
+        "peer's change of customers.name") and "NOT NULL" in st["reason"],
+        "hq's status: %r" % st["reason"])
+    expect(re.search(r" warn pairing b1: the active side's last pass "
+                     r"failed: .*NOT NULL", hq.log_text()), "hq's log")
+    hq.shell("UPDATE customers SET name = 'Ann';")
+    settle(br)
+    br.sync("b1")
+    for inst in (hq, br):
+        eq(inst.status("b1")["state"], "green", "%s: status" % inst.name)
+    same_rows(hq, br, T, cols, "b1", "b1")
+
+
 def recreated_key(env):
     """The branch deletes a customer (a hard DELETE, which reaches hq as
     a soft delete: hq keeps the row) and creates a new one with the same
@@ -1097,7 +1131,8 @@ def constraints_across_fields(env):
 
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_link, constraint_refused, recreated_key,
+         match, match_many, unique_link, constraint_refused, active_refuses,
+         recreated_key,
          copied_database, table_rebuilt, rebuilt_without_system_columns,
          column_renamed, column_renamed_and_readded, table_renamed,
          app_trigger_rows,
