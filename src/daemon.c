@@ -135,6 +135,14 @@ runner_follow(struct runner *r, const struct pairing *p, int64_t now)
 	buf_printf(&b, "%s\n%s\n%s", p->url ? p->url : "",
 	    p->secret ? p->secret : "", p->ca_file ? p->ca_file : "");
 	if (r->peer == NULL || strcmp(r->peer, b.data) != 0) {
+		/*
+		 * The back-off was for the old address or password: the new
+		 * one is tried now (a moved peer, a fixed typo).
+		 */
+		if (r->peer != NULL && r->failures > 0) {
+			r->failures = 0;
+			r->due_ms = now;
+		}
 		client_free(r->cl);
 		r->cl = NULL;
 		free(r->peer);

@@ -884,7 +884,8 @@ def log_secrets(env):
 def daemon_follows_settings(env):
     """A running daemon follows its pairing's settings: a shorter
     interval counts from now, not from the end of the old one, and so
-    does a pairing enabled again."""
+    does a pairing enabled again, or given a new URL while it backs off
+    from an unreachable one."""
     hq = env.instance("hq")
     br = env.instance("branch")
     pair(hq, br, "b1", COLS, interval=3600)
@@ -899,6 +900,19 @@ def daemon_follows_settings(env):
     br.fs("pair", "set", "b1", "enabled", "true")
     br.shell("INSERT INTO customers(name) VALUES ('enabled again');")
     wait_for(lambda: hq.count(T) == 2, 20, "the row, once enabled again")
+    # A wrong URL backs off (1, 2, 4, 8, then 16 s); the right one given
+    # while it waits is tried at once.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()
+    br.fs("pair", "set", "b1", "interval", "1")
+    br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % dead)
+    time.sleep(16)
+    eq(br.status("b1")["error_kind"], "unreachable", "the wrong URL")
+    br.fs("pair", "set", "b1", "url", "http://127.0.0.1:%d/" % hq.port)
+    br.shell("INSERT INTO customers(name) VALUES ('new URL');")
+    wait_for(lambda: hq.count(T) == 3, 5, "the row, at the new URL")
     rc, _ = stop_with(bp, signal.SIGTERM, "branch")
     eq(rc, 0, "exit status")
 
