@@ -145,10 +145,12 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 	struct version *ver = NULL, *created = NULL;
 	int nver = 0, rc, ret = -1, nout = 0, row_loaded = 0, hard = 0;
 	int64_t tid = t[0].tid, lrow = t[0].lrow;
-	int tomb = t[0].tomb, is_created = 0, whole, revived;
+	int tomb = t[0].tomb, is_created = 0, whole, revived, npriors = 0;
 	const char *sidhex = t[0].sid;
 	size_t mark = b->out->len;
+	struct buf priors;
 
+	buf_init(&priors, 0);
 	if (sidhex[0] == '\0')
 		return 0;	/* not a sync identity: nothing to say */
 	if ((tab = syncmap_table(m, tid)) == NULL || tab->read == NULL)
@@ -203,6 +205,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		/* The record's only row: its version is the scan's. */
 		ver->fid = t[0].fid;
 		ver->found = 1;
+		ver->seq = t[0].seq;
 		ver->hlc = t[0].hlc;
 		ver->origin = t[0].origin;
 		ver->has_src = t[0].has_src;
@@ -292,17 +295,55 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		if (v != created || (created->has_src &&
 		    created->src == b->echo_pid))
 		{
+			int64_t ph[2], po[2];
+			int np = 0, k;
+
+			/*
+			 * With versions it replaced here ("p"): a peer whose
+			 * current version one of them is takes this one
+			 * without a clash, whatever its cursors say.  The one
+			 * just before, and the newest that came from this
+			 * peer (its own last word on the field).
+			 */
+			if (v != created && v->seq > 0) {
+				if ((k = versions_prior(s, t[0].rid, v->fid,
+				    v->seq, &ph[0], &po[0], err)) == -1)
+					goto out;
+				np = k;
+				if ((k = versions_known(s, t[0].rid, v->fid,
+				    v->seq, m->pair->pid, &ph[np], &po[np],
+				    err)) == -1)
+					goto out;
+				if (k == 1 && !(np == 1 && ph[1] == ph[0] &&
+				    po[1] == po[0]))
+					np++;
+			}
 			buf_addstr(b->out, ",\"");
 			buf_add_i64(b->out, v->hlc);
 			buf_addstr(b->out, "\",");
 			buf_add_i64(b->out, origin_index(b, v->origin));
 			buf_addstr(b->out, "]");
+			for (k = 0; k < np; k++) {
+				buf_addstr(&priors, npriors++ ? ",[" : "[");
+				buf_add_i64(&priors, f->wire);
+				buf_addstr(&priors, ",\"");
+				buf_add_i64(&priors, ph[k]);
+				buf_addstr(&priors, "\",");
+				buf_add_i64(&priors, origin_index(b, po[k]));
+				buf_addstr(&priors, "]");
+			}
 		}
 		else
 			buf_addstr(b->out, "]");
 		nout++;
 	}
-	buf_addstr(b->out, hard ? "],\"h\":1}" : "]}");
+	buf_addstr(b->out, "]");
+	if (npriors > 0) {
+		buf_addstr(b->out, ",\"p\":[");
+		buf_add(b->out, priors.data, priors.len);
+		buf_addstr(b->out, "]");
+	}
+	buf_addstr(b->out, hard ? ",\"h\":1}" : "}");
 	if (nout == 0)
 		b->out->len = mark;	/* nothing of it flows to this peer */
 	else {
@@ -317,6 +358,7 @@ out:
 	if (row_loaded || !tomb)
 		sqlite3_reset(tab->read);
 	free(ver);
+	buf_free(&priors);
 	return ret;
 }
 

@@ -83,6 +83,49 @@ merge_inrec_free(struct inrec *r)
 	r->nin = 0;
 }
 
+/*
+ * "p": [[field, "clock", origin], ...], the version each field with a
+ * version of its own replaced on the sender (optional).
+ */
+static int
+decode_priors(struct merge_ctx *c, const cJSON *rec, const int64_t *origins,
+    int norigins, struct inrec *r, struct fs_err *err)
+{
+	const cJSON *ps = cJSON_GetObjectItemCaseSensitive(rec, "p"), *it;
+
+	if (ps == NULL)
+		return 0;
+	if (!cJSON_IsArray(ps))
+		return fs_err_set(err, FS_EINVAL, "'p' must be an array");
+	cJSON_ArrayForEach(it, ps) {
+		int64_t wire, hlc, origin;
+
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 3 ||
+		    proto_field_number(cJSON_GetArrayItem(it, 0), &wire) == -1)
+			return fs_err_set(err, FS_EINVAL, "a prior must be "
+			    "[field, \"clock\", origin]");
+		if (!syncmap_peer_has(c->m, wire))
+			return fs_err_set(err, FS_EINVAL, "unknown field number "
+			    "%" PRId64, wire);
+		if (get_version(cJSON_GetArrayItem(it, 1),
+		    cJSON_GetArrayItem(it, 2), origins, norigins, &hlc, &origin,
+		    err) == -1)
+			return -1;
+		for (int i = 0; i < r->nin; i++) {
+			struct infield *in = &r->in[i];
+
+			if (in->f->wire != wire)
+				continue;
+			if (in->nprior == 2)
+				return fs_err_set(err, FS_EINVAL, "more than two "
+				    "priors for field %" PRId64, wire);
+			in->prior_hlc[in->nprior] = hlc;
+			in->prior_origin[in->nprior++] = origin;
+		}
+	}
+	return 0;
+}
+
 /* Decode one record object; fields not mapped here are dropped. */
 int
 merge_decode_record(struct merge_ctx *c, const cJSON *rec,
@@ -160,5 +203,5 @@ merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 		}
 		r->nin++;
 	}
-	return 0;
+	return decode_priors(c, rec, origins, norigins, r, err);
 }

@@ -246,6 +246,17 @@ unacked_here(struct merge_ctx *c, const struct infield *in,
 	if (l == NULL)
 		return 0;
 	/*
+	 * The peer's version replaced ours where it was made or taken
+	 * (ours is in its history of the field): the peer had ours,
+	 * whatever the cursors say (they start
+	 * over after a map change, a pairing added again, a restored
+	 * backup, a copied database).
+	 */
+	for (int k = 0; k < in->nprior; k++)
+		if (in->prior_hlc[k] == l->hlc && in->prior_origin[k] ==
+		    l->origin)
+			return 0;
+	/*
 	 * The cursor, or what the peer acknowledged before a map change
 	 * made the cursors start over, when the field's mapping has not
 	 * changed since on either side (then the peer may never have had

@@ -32,6 +32,9 @@ struct infield {
 	struct syncfield *f;
 	struct fs_value v;
 	int64_t hlc, origin;
+	/* Versions this one replaced where the peer made or took it. */
+	int nprior;
+	int64_t prior_hlc[2], prior_origin[2];
 };
 
 /* One record of a batch, decoded: only its fields mapped here. */

@@ -8,6 +8,70 @@ static const char SQL_NEWEST[] =
     "SELECT seq, hlc, origin, src, kind FROM _fs_log WHERE rid = ?1 AND "
     "fid = ?2 ORDER BY seq DESC LIMIT 1";
 
+/*
+ * A field's version before the row at seq: its newer row or the record's
+ * (re-)creation row, whichever is newer; two seeks in one index page.
+ */
+static const char SQL_PRIOR[] =
+    "SELECT hlc, origin FROM _fs_log WHERE rid = ?1 AND fid IN (0, ?2) "
+    "AND seq < ?3 ORDER BY seq DESC LIMIT 1";
+
+int
+versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
+    int64_t *hlc, int64_t *origin, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_PRIOR, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, fid);
+	sqlite3_bind_int64(st, 3, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*hlc = sqlite3_column_int64(st, 0);
+		*origin = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(s, err, "read versions");
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * The newest version before seq of those that came through pairing pid:
+ * the peer's own last word on the field.  (What the peer acknowledged is
+ * no proof it had it: a field it did not take then is acknowledged too.)
+ */
+static const char SQL_KNOWN[] =
+    "SELECT hlc, origin FROM _fs_log WHERE rid = ?1 AND fid IN (0, ?2) "
+    "AND seq < ?3 AND src = ?4 ORDER BY seq DESC LIMIT 1";
+
+int
+versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
+    int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_KNOWN, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, fid);
+	sqlite3_bind_int64(st, 3, seq);
+	sqlite3_bind_int64(st, 4, pid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*hlc = sqlite3_column_int64(st, 0);
+		*origin = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(s, err, "read versions");
+	return rc == SQLITE_ROW;
+}
+
 int
 versions_get(struct store *s, int64_t rid, struct version *v, int n,
     struct fs_err *err)

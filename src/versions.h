@@ -25,6 +25,19 @@ struct version {
 /* Fill v[0..n) (their fid set) for record rid; -1 on a database error. */
 int versions_get(struct store *s, int64_t rid, struct version *v, int n,
     struct fs_err *err);
+/*
+ * The version field fid of record rid had before its log row at seq (the
+ * one that row replaced): 1 found, 0 none, -1 on a database error.
+ */
+int versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
+    int64_t *hlc, int64_t *origin, struct fs_err *err);
+/*
+ * The newest version field fid of record rid had before its row at seq
+ * that came through pairing pid: 1 found, 0 none, -1 on a database
+ * error.
+ */
+int versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
+    int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err);
 /* The entry of v[0..n) for fid, or NULL. */
 struct version *versions_find(struct version *v, int n, int64_t fid);
 

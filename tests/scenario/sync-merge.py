@@ -32,11 +32,12 @@ Proves:
 
 import os
 import re
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synclib import (eq, expect, pair, run, same_rows, settle,  # noqa: E402
-                     sync_ok)
+from synclib import (Instance, eq, expect, pair, run,  # noqa: E402
+                     same_rows, settle, sync_ok)
 
 COLS = ["name", "phone", "email", "fs_status", "fs_added"]
 T = "customers"
@@ -463,9 +464,141 @@ def map_new_field(env):
             eq(val(inst, sid, "phone"), "999", "%s: phone" % inst.name)
         eq(val(hq, sid, "note"), val(br, sid, "note"), "note agrees")
 
+def three(env, policy, suffix=""):
+    """hub (passive) with spokes s1 (b1) and s2 (b2); one record of s1's,
+    everywhere.  Returns (hub, s1, s2, sid, passes)."""
+    hub = env.instance("hub" + suffix)
+    s1 = env.instance("s1" + suffix)
+    s2 = env.instance("s2" + suffix)
+    pair(hub, s1, "b1", COLS, policy=policy)
+    pair(hub, s2, "b2", COLS, policy=policy)
+    s1.shell("INSERT INTO customers(name, phone) VALUES ('Ann', '1');")
+
+    def passes(n=3):
+        for _ in range(n):
+            sync_ok(s1, "b1")
+            sync_ok(s2, "b2")
+    passes()
+    return hub, s1, s2, s1.sid_of(T, 1), passes
+
+
+def remapped_elsewhere(env):
+    """The hub turns a spoke's field to download-only and back while the
+    other spoke edits it (or deletes the record).  The first spoke's
+    value had reached the hub long before: the edit replaced it there,
+    and the spoke takes it as such, with no conflict, even with the
+    policy that favours the spoke (its old value kept would never be
+    sent again, and the sites would differ for good)."""
+    for k, what in enumerate(("edit", "delete")):
+        hub, s1, s2, sid, passes = three(env, "active", str(k))
+        hub.fs("map", "set", "b1", "customers.phone", "--mode", "download")
+        if what == "edit":
+            # Two versions at the hub after the spoke's: the hub sends
+            # the last, naming also the spoke's own as one it replaced.
+            s2.execute("UPDATE customers SET phone = 's2 first'")
+            passes()
+            s2.execute("UPDATE customers SET phone = 's2 second'")
+            s2.execute("UPDATE customers SET phone = 's2 edit'")
+        else:
+            s2.execute("UPDATE customers SET fs_status = 1")
+        passes()
+        hub.fs("map", "set", "b1", "customers.phone", "--mode", "two-way")
+        passes(4)
+        for inst in (hub, s1, s2):
+            eq((val(inst, sid, "phone"), val(inst, sid, "fs_status")),
+               ("s2 edit", 0) if what == "edit" else ("1", 1),
+               "%s after the %s" % (inst.name, what))
+            eq(inst.conflicts(True), [], "%s: conflicts" % inst.name)
+            for st in inst.fs_json("status"):
+                eq(st["state"], "green", "%s: %s" % (inst.name,
+                                                     st["pair"]))
+
+
+def pairing_added_again(env):
+    """Both sides remove the pairing and add it again (maps anew) while
+    the branch edits and deletes; head office edits another field.  The
+    branch's edits replaced its own values, which head office had: no
+    conflict, nothing of either side lost, with the policy that favours
+    head office as with the others."""
+    for k, (policy, sides) in enumerate((("passive", "both"),
+                                         ("active", "hq"),
+                                         ("newest", "branch"))):
+        hq = env.instance("hq%d" % k)
+        br = env.instance("branch%d" % k)
+        pair(hq, br, "b1", COLS, policy=policy)
+        br.shell("INSERT INTO customers(name, phone) VALUES ('Bob', '2'), "
+                 "('Del', '9');")
+        settle(br)
+        bob, dele = br.sid_of(T, 1), br.sid_of(T, 2)
+        for inst in ((hq, br) if sides == "both" else
+                     (hq,) if sides == "hq" else (br,)):
+            inst.fs("pair", "remove", "b1")
+        br.shell("UPDATE customers SET phone = 'gap' WHERE name = 'Bob'; "
+                 "UPDATE customers SET fs_status = 1 WHERE name = 'Del';")
+        hq.shell("UPDATE customers SET email = 'hq gap' WHERE name = "
+                 "'Bob';")
+        if sides == "both":
+            pair(hq, br, "b1", COLS, policy=policy)
+        elif sides == "hq":
+            hq.fs("pair", "add", "b1", "--passive", "--password-file",
+                  env.path("pw"))
+            for col in COLS:
+                wire = br.one("SELECT f.fid FROM _fs_field f JOIN "
+                              "_fs_table t USING (tid) WHERE t.name = ? "
+                              "AND f.name = ?", (T, col))
+                hq.fs("map", "add", "b1", "%s.%s" % (T, col),
+                      "--remote-field", wire)
+        else:
+            br.fs("pair", "add", "b1", "--active", "--url",
+                  "http://127.0.0.1:%d/" % hq.port, "--password-file",
+                  env.path("pw"), "--interval", 1)
+            for col in COLS:
+                br.fs("map", "add", "b1", "%s.%s" % (T, col))
+            br.fs("pair", "set", "b1", "policy", policy)
+        settle(br)
+        for inst in (hq, br):
+            what = "%s (policy %s, added again on %s)" % (inst.name, policy,
+                                                          sides)
+            eq((val(inst, bob, "phone"), val(inst, bob, "email")),
+               ("gap", "hq gap"), "Bob on " + what)
+            eq(val(inst, dele, "fs_status"), 1, "Del on " + what)
+            eq(inst.conflicts(True), [], "conflicts on " + what)
+            eq(inst.status("b1")["state"], "green", "status on " + what)
+
+
+def seeded_copy_edit(env):
+    """A branch seeded from a copy of head office's file (init
+    --new-identity) edits a field before its first sync: head office
+    never changed it since the copy, so that is no conflict, even with
+    the policy that favours head office."""
+    hq = env.instance("hq")
+    s1 = env.instance("s1")
+    pair(hq, s1, "b1", COLS, policy="passive")
+    s1.shell("INSERT INTO customers(name, email) VALUES ('B', 'e');")
+    settle(s1)
+    sid = s1.sid_of(T, 1)
+    src = sqlite3.connect(hq.db)
+    dst = sqlite3.connect(env.path("s4.db"))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    s4 = Instance(env, "s4")
+    env.insts["s4"] = s4
+    s4.fs("init", "--new-identity")
+    s4.fs("pair", "remove", "b1")
+    s4.execute("UPDATE customers SET email = 's4 edit'")
+    pair(hq, s4, "b4", COLS, policy="passive")
+    settle(s4)
+    settle(s1)
+    for inst in (hq, s1, s4):
+        eq(val(inst, sid, "email"), "s4 edit", "%s: email" % inst.name)
+        eq(inst.conflicts(True), [], "%s: conflicts" % inst.name)
+
+
 if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
          restore_wins_clash, hard_delete_wins_clash, conflict_storm,
-         conflict_once, resolve_after_edit, map_change, map_new_field],
+         conflict_once, resolve_after_edit, map_change, map_new_field,
+         remapped_elsewhere, pairing_added_again, seeded_copy_edit],
         budget=150)
