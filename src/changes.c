@@ -130,6 +130,43 @@ restored(struct synctable *tab, const struct touch *t, int n)
 	return 0;
 }
 
+/* Add version (h, o) to ph/po[*n] unless it is there already. */
+static void
+add_prior(int64_t *ph, int64_t *po, int *n, int64_t h, int64_t o)
+{
+	for (int i = 0; i < *n; i++)
+		if (ph[i] == h && po[i] == o)
+			return;
+	ph[*n] = h;
+	po[*n] = o;
+	(*n)++;
+}
+
+/* The versions field version v (a row of record rid) replaced here. */
+static int
+prior_versions(struct builder *b, int64_t rid, const struct version *v,
+    int64_t *ph, int64_t *po, int *n, struct fs_err *err)
+{
+	struct version prior, created;
+	int64_t h, o;
+	int k;
+
+	*n = 0;
+	if (versions_prior(b->s, rid, v->fid, v->seq, &prior, &created,
+	    err) == -1)
+		return -1;
+	if (prior.found)
+		add_prior(ph, po, n, prior.hlc, prior.origin);
+	if ((k = versions_known(b->s, rid, v->fid, v->seq, b->m->pair->pid,
+	    &h, &o, err)) == -1)
+		return -1;
+	if (k)
+		add_prior(ph, po, n, h, o);
+	if (created.found)
+		add_prior(ph, po, n, created.hlc, created.origin);
+	return 0;
+}
+
 /*
  * Emit one record; t[0..n) are the chunk's rows for it, sorted by seq.
  * complete: they are all its rows after the cursor, and there are no
@@ -295,29 +332,21 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		if (v != created || (created->has_src &&
 		    created->src == b->echo_pid))
 		{
-			int64_t ph[2], po[2];
+			int64_t ph[3], po[3];
 			int np = 0, k;
 
 			/*
 			 * With versions it replaced here ("p"): a peer whose
 			 * current version one of them is takes this one
 			 * without a clash, whatever its cursors say.  The one
-			 * just before, and the newest that came from this
-			 * peer (its own last word on the field).
+			 * just before, the newest that came from this peer
+			 * (its own last word on the field), and the record's
+			 * creation (a field the peer never changed).
 			 */
-			if (v != created && v->seq > 0) {
-				if ((k = versions_prior(s, t[0].rid, v->fid,
-				    v->seq, &ph[0], &po[0], err)) == -1)
-					goto out;
-				np = k;
-				if ((k = versions_known(s, t[0].rid, v->fid,
-				    v->seq, m->pair->pid, &ph[np], &po[np],
-				    err)) == -1)
-					goto out;
-				if (k == 1 && !(np == 1 && ph[1] == ph[0] &&
-				    po[1] == po[0]))
-					np++;
-			}
+			if (v != created && v->seq > 0 &&
+			    prior_versions(b, t[0].rid, v, ph, po, &np,
+			    err) == -1)
+				goto out;
 			buf_addstr(b->out, ",\"");
 			buf_add_i64(b->out, v->hlc);
 			buf_addstr(b->out, "\",");

@@ -116,9 +116,10 @@ decode_priors(struct merge_ctx *c, const cJSON *rec, const int64_t *origins,
 
 			if (in->f->wire != wire)
 				continue;
-			if (in->nprior == 2)
-				return fs_err_set(err, FS_EINVAL, "more than two "
-				    "priors for field %" PRId64, wire);
+			if (in->nprior == FS_MAX_PRIORS)
+				return fs_err_set(err, FS_EINVAL, "more than %d "
+				    "priors for field %" PRId64, FS_MAX_PRIORS,
+				    wire);
 			in->prior_hlc[in->nprior] = hlc;
 			in->prior_origin[in->nprior++] = origin;
 		}

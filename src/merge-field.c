@@ -248,9 +248,8 @@ unacked_here(struct merge_ctx *c, const struct infield *in,
 	/*
 	 * The peer's version replaced ours where it was made or taken
 	 * (ours is in its history of the field): the peer had ours,
-	 * whatever the cursors say (they start
-	 * over after a map change, a pairing added again, a restored
-	 * backup, a copied database).
+	 * whatever the cursors say (they start over after a map change, a
+	 * pairing added again, a restored backup, a copied database).
 	 */
 	for (int k = 0; k < in->nprior; k++)
 		if (in->prior_hlc[k] == l->hlc && in->prior_origin[k] ==
@@ -325,7 +324,7 @@ merge_write_value(struct merge_ctx *c, const struct inrec *r, int64_t rid,
 		sqlite3_bind_int64(up, 2, lrow);
 		if (sqlite3_step(up) != SQLITE_DONE) {
 			char what[200];
-			int xrc = sqlite3_extended_errcode(sqlite3_db_handle(up));
+			int xrc = sqlite3_extended_errcode(c->s->db);
 
 			if (c->defer_mode != MERGE_DEFER_OFF &&
 			    (xrc == SQLITE_CONSTRAINT_CHECK ||
@@ -452,8 +451,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 		 */
 		if (in->origin == 0 && l != NULL && l->origin == 0) {
 			if (in->hlc > l->hlc) {
-				if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
-				    err) == -1)
+				if (merge_write_value(c, r, rid, lrow, in, 0,
+				    &gone, err) == -1)
 					goto out;
 				st->applied++;
 			}
@@ -484,8 +483,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 				    (double)in->v.i : in->v.d) <
 				    sqlite3_value_double(cur[i]);
 			if (earlier) {
-				if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
-				    err) == -1)
+				if (merge_write_value(c, r, rid, lrow, in, 0,
+				    &gone, err) == -1)
 					goto out;
 				st->applied++;
 			}

@@ -34,7 +34,7 @@ struct infield {
 	int64_t hlc, origin;
 	/* Versions this one replaced where the peer made or took it. */
 	int nprior;
-	int64_t prior_hlc[2], prior_origin[2];
+	int64_t prior_hlc[FS_MAX_PRIORS], prior_origin[FS_MAX_PRIORS];
 };
 
 /* One record of a batch, decoded: only its fields mapped here. */

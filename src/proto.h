@@ -33,6 +33,7 @@
 #define FS_BATCH_ROWS 4000			/* log rows scanned per batch */
 #define FS_SID_LEN 16
 #define FS_MAX_REMAPPED 4096	/* "remapped" field numbers per message */
+#define FS_MAX_PRIORS 3		/* "p" entries per field */
 
 /* A decoded value; p points into the JSON tree or into owned. */
 struct fs_value {

@@ -27,14 +27,15 @@ int versions_get(struct store *s, int64_t rid, struct version *v, int n,
     struct fs_err *err);
 /*
  * The version field fid of record rid had before its log row at seq (the
- * one that row replaced): 1 found, 0 none, -1 on a database error.
+ * one that row replaced), and the record's creation before it, where its
+ * history starts (found says which there are); -1 on a database error.
  */
 int versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    int64_t *hlc, int64_t *origin, struct fs_err *err);
+    struct version *prior, struct version *created, struct fs_err *err);
 /*
  * The newest version field fid of record rid had before its row at seq
- * that came through pairing pid: 1 found, 0 none, -1 on a database
- * error.
+ * that came through pairing pid, among its few rows before seq: 1 found,
+ * 0 none, -1 on a database error.
  */
 int versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
     int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err);

@@ -515,11 +515,11 @@ def remapped_elsewhere(env):
 
 
 def pairing_added_again(env):
-    """Both sides remove the pairing and add it again (maps anew) while
-    the branch edits and deletes; head office edits another field.  The
-    branch's edits replaced its own values, which head office had: no
-    conflict, nothing of either side lost, with the policy that favours
-    head office as with the others."""
+    """The pairing removed and added again (maps anew) on both sides, on
+    head office's or on the branch's, while the branch edits and deletes
+    and head office edits another field twice.  Each edit replaced a
+    value the other side had (the branch's own, the record's creation):
+    no conflict, nothing of either side lost, with each policy."""
     for k, (policy, sides) in enumerate((("passive", "both"),
                                          ("active", "hq"),
                                          ("newest", "branch"))):
@@ -535,7 +535,8 @@ def pairing_added_again(env):
             inst.fs("pair", "remove", "b1")
         br.shell("UPDATE customers SET phone = 'gap' WHERE name = 'Bob'; "
                  "UPDATE customers SET fs_status = 1 WHERE name = 'Del';")
-        hq.shell("UPDATE customers SET email = 'hq gap' WHERE name = "
+        hq.shell("UPDATE customers SET email = 'hq gap 0' WHERE name = "
+                 "'Bob'; UPDATE customers SET email = 'hq gap' WHERE name = "
                  "'Bob';")
         if sides == "both":
             pair(hq, br, "b1", COLS, policy=policy)
