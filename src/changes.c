@@ -164,6 +164,14 @@ prior_versions(struct builder *b, int64_t rid, const struct version *v,
 		add_prior(ph, po, n, h, o);
 	if (created.found)
 		add_prior(ph, po, n, created.hlc, created.origin);
+	/* A clash won here: the version it won over (merge-field.c). */
+	if ((k = versions_won_over(b->s, v->seq, &h, &o, err)) == -1)
+		return -1;
+	if (k) {
+		if (*n == FS_MAX_PRIORS)
+			(*n)--;
+		add_prior(ph, po, n, h, o);
+	}
 	return 0;
 }
 
@@ -332,7 +340,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		if (v != created || (created->has_src &&
 		    created->src == b->echo_pid))
 		{
-			int64_t ph[3], po[3];
+			int64_t ph[FS_MAX_PRIORS], po[FS_MAX_PRIORS];
 			int np = 0, k;
 
 			/*

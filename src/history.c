@@ -19,7 +19,7 @@ static const char SQL_ENTRIES[] =
     "LEFT JOIN _fs_field f ON f.fid = l.fid "
     "LEFT JOIN _fs_origin o ON o.id = l.origin "
     "LEFT JOIN _fs_pair p ON p.pid = l.src "
-    "WHERE l.rid = ?1 ORDER BY l.seq DESC LIMIT ?2";
+    "WHERE l.rid = ?1 AND l.kind & 8 = 0 ORDER BY l.seq DESC LIMIT ?2";
 
 void
 history_hlc_iso(int64_t hlc, char out[64])

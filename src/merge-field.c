@@ -44,6 +44,11 @@ static const char SQL_LOG_DIRECT[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_MARK_SEQ[] =
     "UPDATE _fs_log SET kind = kind | 4 WHERE seq = ?1";
+/* The winner of a clash decided here, logged again (sql/005). */
+static const char SQL_REASSERT[] =
+    "INSERT INTO _fs_log(rid, fid, hlc, origin, src, kind, old, new, "
+    "prior_hlc, prior_origin) VALUES (?1, ?2, ?3, ?4, ?5, 8, ?6, ?6, ?7, "
+    "?8)";
 static const char SQL_MARK_CONFLICT[] =
     "UPDATE _fs_log SET kind = kind | 4 WHERE seq = "
     "(SELECT max(seq) FROM _fs_log)";
@@ -222,6 +227,48 @@ lost_before(struct merge_ctx *c, int64_t rid, const struct infield *in,
 	    err);
 }
 
+/*
+ * Our version l won a clash with in: logged once more, with in as its
+ * prior, so that it reaches the peer and the peer takes it.  The peer
+ * may have had l before and replaced it with in (its cursors started
+ * over since): it would skip l as old, and the two sides would stay
+ * apart for good.  Not sent back where l came from (src).
+ */
+static int
+reassert(struct merge_ctx *c, int64_t rid, const struct infield *in,
+    const struct version *l, sqlite3_value *cur, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(c->s, SQL_REASSERT, err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, in->f->fid);
+	sqlite3_bind_int64(st, 3, l->hlc);
+	sqlite3_bind_int64(st, 4, l->origin);
+	if (l->has_src)
+		sqlite3_bind_int64(st, 5, l->src);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_value(st, 6, cur);
+	sqlite3_bind_int64(st, 7, in->hlc);
+	sqlite3_bind_int64(st, 8, in->origin);
+	return merge_step(c->s, st, err);
+}
+
+/* Whether in replaced version l where the peer made or took it. */
+static int
+prior_is(const struct infield *in, const struct version *l)
+{
+	if (l == NULL)
+		return 0;
+	for (int k = 0; k < in->nprior; k++)
+		if (in->prior_hlc[k] == l->hlc && in->prior_origin[k] ==
+		    l->origin)
+			return 1;
+	return 0;
+}
+
 /* Whether the peer says it remapped our field fid (merge_apply). */
 static int
 merge_remapped(const struct merge_ctx *c, int64_t fid)
@@ -251,10 +298,8 @@ unacked_here(struct merge_ctx *c, const struct infield *in,
 	 * whatever the cursors say (they start over after a map change, a
 	 * pairing added again, a restored backup, a copied database).
 	 */
-	for (int k = 0; k < in->nprior; k++)
-		if (in->prior_hlc[k] == l->hlc && in->prior_origin[k] ==
-		    l->origin)
-			return 0;
+	if (prior_is(in, l))
+		return 0;
 	/*
 	 * The cursor, or what the peer acknowledged before a map change
 	 * made the cursors start over, when the field's mapping has not
@@ -431,6 +476,18 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			}
 			continue;
 		}
+		/*
+		 * The peer's version replaced ours there: it stands, even one
+		 * we had before and replaced (the peer decided a clash for it
+		 * over ours: reassert()).
+		 */
+		if (prior_is(in, l)) {
+			if (merge_write_value(c, r, rid, lrow, in, 0, &gone,
+			    err) == -1)
+				goto out;
+			st->applied++;
+			continue;
+		}
 		if ((found = seen_before(c, rid, in, err)) == -1)
 			goto out;
 		/*
@@ -503,7 +560,8 @@ merge_update_record(struct merge_ctx *c, struct inrec *r, int64_t rid,
 			continue;
 		remote_wins = clash_remote_wins(c, in, l);
 		if (record_conflict(c, rid, in, cur[i], l, remote_wins,
-		    err) == -1)
+		    err) == -1 || (!remote_wins && reassert(c, rid, in, l,
+		    cur[i], err) == -1))
 			goto out;
 		st->conflicts++;
 		if (remote_wins) {

@@ -125,6 +125,31 @@ versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
 	return found;
 }
 
+static const char SQL_WON_OVER[] =
+    "SELECT prior_hlc, prior_origin FROM _fs_log WHERE seq = ?1 AND "
+    "kind & 8 AND prior_hlc IS NOT NULL";
+
+int
+versions_won_over(struct store *s, int64_t seq, int64_t *hlc,
+    int64_t *origin, struct fs_err *err)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_WON_OVER, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*hlc = sqlite3_column_int64(st, 0);
+		*origin = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(s, err, "read versions");
+	return rc == SQLITE_ROW;
+}
+
 int
 versions_get(struct store *s, int64_t rid, struct version *v, int n,
     struct fs_err *err)

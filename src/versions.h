@@ -39,6 +39,13 @@ int versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
  */
 int versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
     int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err);
+/*
+ * For the log row at seq, when it logs again a version that won a clash
+ * here (kind 8, sql/005), the version it won over: 1 found, 0 not such a
+ * row, -1 on a database error.
+ */
+int versions_won_over(struct store *s, int64_t seq, int64_t *hlc,
+    int64_t *origin, struct fs_err *err);
 /* The entry of v[0..n) for fid, or NULL. */
 struct version *versions_find(struct version *v, int n, int64_t fid);
 

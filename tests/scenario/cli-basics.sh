@@ -386,10 +386,14 @@ sql "$T/old.db" "DROP INDEX _fs_log_hlc;
     ALTER TABLE _fs_pair_state DROP COLUMN acked_seq;
     ALTER TABLE _fs_map DROP COLUMN floor_seq;
     ALTER TABLE _fs_map DROP COLUMN remap_seq;
+    ALTER TABLE _fs_log DROP COLUMN prior_hlc;
+    ALTER TABLE _fs_log DROP COLUMN prior_origin;
     UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
 ok fs -d "$T/old.db" table list
 eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \
-    4 "schema version after upgrade"
+    5 "schema version after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_log')
+    WHERE name IN ('prior_hlc', 'prior_origin')")" 2 "priors after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema WHERE name = '_fs_log_hlc'")" \
     1 "clock index after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_pair_state')

@@ -567,6 +567,43 @@ def pairing_added_again(env):
             eq(inst.status("b1")["state"], "green", "status on " + what)
 
 
+def added_again_clash(env):
+    """What the versions a change names cannot tell (the branch changed
+    a field, the pairing was added again on both sides, and the branch
+    changed the field twice more meanwhile): head office takes it for a
+    clash, and its policy keeps head office's copy.  The sides still end
+    equal: the winner is logged again for the branch, naming the version
+    it won over, and the branch takes it.  The conflict, on head office,
+    is reversible like any other."""
+    hq = env.instance("hq")
+    br = env.instance("branch")
+    pair(hq, br, "b1", COLS, policy="passive")
+    br.shell("INSERT INTO customers(name, phone) VALUES ('Bob', '1');")
+    settle(br)
+    br.shell("UPDATE customers SET phone = '2';")
+    settle(br)
+    sid = br.sid_of(T, 1)
+    for inst in (hq, br):
+        inst.fs("pair", "remove", "b1")
+    br.shell("UPDATE customers SET phone = 'gap 1';"
+             "UPDATE customers SET phone = 'gap 2';")
+    pair(hq, br, "b1", COLS, policy="passive")
+    settle(br)
+    for inst in (hq, br):
+        eq(val(inst, sid, "phone"), "2", "%s: phone" % inst.name)
+    cs = hq.conflicts()
+    eq([(c["local"], c["remote"], c["winner"]) for c in cs],
+       [("2", "gap 2", "local")], "hq's conflict")
+    # Nothing more moves, and the branch's history shows no extra row.
+    eq([(e["old"], e["new"]) for e in br.history(T, br.rowid_of(T, sid))[
+        "entries"]][:1], [("gap 2", "2")], "branch's newest log entry")
+    hq.fs("conflicts", "resolve", str(cs[0]["id"]), "--keep", "remote")
+    settle(br)
+    for inst in (hq, br):
+        eq(val(inst, sid, "phone"), "gap 2", "%s: phone after resolve" %
+           inst.name)
+
+
 def seeded_copy_edit(env):
     """A branch seeded from a copy of head office's file (init
     --new-identity) edits a field before its first sync: head office
@@ -601,5 +638,6 @@ if __name__ == "__main__":
          active_wins, passive_wins, no_echo, resync_idempotent,
          restore_wins_clash, hard_delete_wins_clash, conflict_storm,
          conflict_once, resolve_after_edit, map_change, map_new_field,
-         remapped_elsewhere, pairing_added_again, seeded_copy_edit],
+         remapped_elsewhere, pairing_added_again, added_again_clash,
+         seeded_copy_edit],
         budget=150)

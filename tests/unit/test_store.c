@@ -216,6 +216,8 @@ test_upgrades_older_schema(void **state)
 	    "ALTER TABLE _fs_pair_state DROP COLUMN acked_seq; "
 	    "ALTER TABLE _fs_map DROP COLUMN floor_seq; "
 	    "ALTER TABLE _fs_map DROP COLUMN remap_seq; "
+	    "ALTER TABLE _fs_log DROP COLUMN prior_hlc; "
+	    "ALTER TABLE _fs_log DROP COLUMN prior_origin; "
 	    "UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'");
 	th_reopen(t);
 	assert_int_equal(store_schema_version(t->s, &t->err),
@@ -231,6 +233,8 @@ test_upgrades_older_schema(void **state)
 	    "'_fs_map') WHERE name IN ('floor_seq', 'remap_seq')"), 2);
 	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
 	    "'_fs_pair_state') WHERE name = 'acked_seq'"), 1);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
+	    "'_fs_log') WHERE name IN ('prior_hlc', 'prior_origin')"), 2);
 	{
 		char *again = store_instance_id(t->s, &t->err);
 
