@@ -362,13 +362,42 @@ fieldmap_remove(struct store *s, const char *pair, const char *tc,
 	    "fid = ?2", -1, err);
 }
 
+/*
+ * On a passive pairing: a linked field whose mode and the active side's
+ * (its catalogue, as of its last hello) let nothing flow either way.
+ */
+static void
+peer_flow_warning(const cJSON *cat, int64_t remote_fid, int mode,
+    const char *tn, const char *cn, cJSON *warnings)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cat) {
+		const cJSON *f = cJSON_GetObjectItem(e, "field");
+		const cJSON *m = cJSON_GetObjectItem(e, "mode");
+		int am;
+
+		if (!cJSON_IsNumber(f) || f->valuedouble != (double)remote_fid)
+			continue;
+		if (!cJSON_IsString(m) || (am = fieldmap_mode_parse(
+		    m->valuestring)) == -1)
+			return;
+		if (!fieldmap_can_flow(am, mode) && !fieldmap_can_flow(mode,
+		    am))
+			value_add_message(warnings, "%s.%s: the active side "
+			    "has field %lld %s, this side %s; nothing flows",
+			    tn, cn, (long long)remote_fid,
+			    fieldmap_mode_name(am), fieldmap_mode_name(mode));
+		return;
+	}
+}
 
 cJSON *
 fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
 {
 	struct pairing *p;
 	sqlite3_stmt *st;
-	cJSON *o, *fields, *warnings;
+	cJSON *o, *fields, *warnings, *cat = NULL;
 	int rc, passive;
 
 	if (store_check_ready(s, err) == -1)
@@ -376,6 +405,9 @@ fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
 	if ((p = pairing_get(s, pair, err)) == NULL)
 		return NULL;
 	passive = strcmp(p->role, "passive") == 0;
+	/* What the active side said of its modes, as of its last hello. */
+	if (passive)
+		cat = pairstate_peer_catalog(s, p->pid, NULL);
 	st = store_prepare(s, "SELECT m.fid, t.name, f.name, f.decl_type, "
 	    "m.mode, m.remote_fid, t.enrolled AND f.present, (SELECT count(*) "
 	    "FROM _fs_map m2 WHERE m2.pid = m.pid AND m2.remote_fid = "
@@ -383,6 +415,7 @@ fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
 	    "_fs_table t USING (tid) WHERE m.pid = ?1 ORDER BY t.name, m.fid",
 	    err);
 	if (st == NULL) {
+		cJSON_Delete(cat);
 		pairing_free(p);
 		return NULL;
 	}
@@ -428,8 +461,13 @@ fieldmap_list(struct store *s, const char *pair, struct fs_err *err)
 			    "%s.%s: active field %lld is mapped "
 			    "more than once", tn, cn,
 			    (long long)sqlite3_column_int64(st, 5));
+		if (passive && has_remote && cat != NULL &&
+		    strcmp(mode, "off") != 0)
+			peer_flow_warning(cat, sqlite3_column_int64(st, 5),
+			    fieldmap_mode_parse(mode), tn, cn, warnings);
 	}
 	sqlite3_finalize(st);
+	cJSON_Delete(cat);
 	pairing_free(p);
 	if (rc != SQLITE_DONE) {
 		cJSON_Delete(o);

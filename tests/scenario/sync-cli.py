@@ -529,6 +529,13 @@ def status_json(env):
     r = br.run("pair", "test", "b1", check=False)
     eq(r.returncode, 1, "pair test with a map through which nothing flows")
     red(br, "b1", r"map mismatch: ", "map mismatch")
+    # Head office's map list says so too, from the test's hello.
+    wire = [f["field"] for f in br.fs_json("map", "list", "b1")["fields"]
+            if f["column"] == "name"][0]
+    expect("%s.name: the active side has field %d upload, this side upload; "
+           "nothing flows" % (T, wire) in hq.fs_json("map", "list",
+                                                    "b1")["warnings"],
+           "hq's map list warnings")
     expect(br.sync(check=False).returncode == 1, "sync, map mismatch")
     red(br, "b1", r"map mismatch: ", "map mismatch")
     br.fs("map", "set", "b1", "%s.name" % T, "--mode", "two-way")
