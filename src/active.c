@@ -55,10 +55,19 @@ int
 active_lock(const char *db, int timeout_s, int *fd, struct fs_err *err)
 {
 	struct buf b;
+	char *real;
 	int f, waited = 0;
 
+	/*
+	 * Beside the file itself, not a symbolic link to it: two paths to
+	 * one database must take one lock.
+	 */
 	buf_init(&b, 0);
-	buf_printf(&b, "%s-fieldsync.lock", db);
+	if ((real = realpath(db, NULL)) != NULL) {
+		buf_printf(&b, "%s-fieldsync.lock", real);
+		free(real);
+	} else
+		buf_printf(&b, "%s-fieldsync.lock", db);
 	f = open(b.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (f == -1) {
 		fs_err_set(err, FS_EIO, "cannot open lock file %s: %s", b.data,
