@@ -61,19 +61,22 @@ fieldmap_can_flow(int from, int to)
 
 /*
  * Whether column col of enrolled table t exists in the app table but has
- * no field number yet (ALTER TABLE ADD COLUMN after "table add").
+ * no field number: 1 not yet (ALTER TABLE ADD COLUMN after "table add"),
+ * 2 never (a generated column); else 0.
  */
 static int
 new_column(struct store *s, const struct catalog_table *t, const char *col)
 {
 	struct app_table *a;
-	int ret;
+	int ret, ci;
 
 	if (catalog_field_by_name(t, col) != NULL ||
 	    (a = appschema_table(s, t->name, NULL)) == NULL)
 		return 0;
-	ret = appschema_column(a, col);
-	ret = ret >= 0 && !a->cols[ret].hidden;
+	ci = appschema_column(a, col);
+	/* pragma_table_xinfo: hidden 2 and 3 are generated columns. */
+	ret = ci < 0 ? 0 : a->cols[ci].hidden == 0 ? 1 :
+	    a->cols[ci].hidden >= 2 ? 2 : 0;
 	appschema_table_free(a);
 	return ret;
 }
@@ -87,7 +90,7 @@ resolve(struct store *s, const char *tc, struct catalog_table **tp,
     const struct catalog_field **fp, struct fs_err *err)
 {
 	const char *dot;
-	int found_table = 0;
+	int found_table = 0, k;
 
 	for (dot = strchr(tc, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
 		char *tname = xstrndup(tc, (size_t)(dot - tc));
@@ -96,8 +99,11 @@ resolve(struct store *s, const char *tc, struct catalog_table **tp,
 		free(tname);
 		if (t == NULL)
 			continue;
-		if (!found_table && new_column(s, t, dot + 1)) {
-			int ret = fs_err_set(err, FS_ENOTFOUND, "%s was added to "
+		if (!found_table && (k = new_column(s, t, dot + 1)) != 0) {
+			int ret = k == 2 ? fs_err_set(err, FS_EINVAL, "%s is a "
+			    "generated column: SQLite computes it on each side "
+			    "from the others, so it has no field number", tc) :
+			    fs_err_set(err, FS_ENOTFOUND, "%s was added to "
 			    "the table after it was enrolled: run 'fieldsync "
 			    "table add %s' to number it", tc, t->name);
 

@@ -92,7 +92,7 @@ setup_pairs(void **state)
 	th_setup(state);
 	t = *state;
 	th_exec(t, "CREATE TABLE c(id INTEGER PRIMARY KEY, name TEXT, "
-	    "email TEXT, phone TEXT);"
+	    "email TEXT, phone TEXT, g TEXT GENERATED ALWAYS AS (upper(name)));"
 	    "CREATE TABLE \"a.b\"(id INTEGER PRIMARY KEY, \"c.d\" TEXT)");
 	if (catalog_table_add(t->s, "c", NULL, &t->err) == -1 ||
 	    catalog_table_add(t->s, "a.b", NULL, &t->err) == -1 ||
@@ -190,10 +190,13 @@ test_add_refusals(void **state)
 	assert_non_null(strstr(t->err.msg, "no such column"));
 	th_assert_fails(t, FS_ENOTFOUND, fieldmap_add(t->s, "up", "c.",
 	    FS_MODE_TWO_WAY, -1, NULL, &t->err));
-	/* The row id is never synced. */
+	/* The row id is never synced, nor a generated column. */
 	th_assert_fails(t, FS_EINVAL, fieldmap_add(t->s, "up", "c.id",
 	    FS_MODE_TWO_WAY, -1, NULL, &t->err));
 	assert_non_null(strstr(t->err.msg, "row id"));
+	th_assert_fails(t, FS_EINVAL, fieldmap_add(t->s, "up", "c.g",
+	    FS_MODE_TWO_WAY, -1, NULL, &t->err));
+	assert_non_null(strstr(t->err.msg, "generated column"));
 	/* A table that is no longer enrolled. */
 	th_assert_ok(t, catalog_table_remove(t->s, "c", &t->err));
 	th_assert_fails(t, FS_ENOTFOUND, fieldmap_add(t->s, "up", "c.name",
