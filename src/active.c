@@ -338,7 +338,8 @@ hello(struct store *s, const struct pairing *p, struct client *cl,
 		sqlite3_bind_int64(st, 4, pt - (t0 + t1) / 2);
 		sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, epoch);
-		if (store_step_done(s, st, err) == -1) {
+		if (store_step_done(s, st, err) == -1 ||
+		    pairstate_adopt_links(s, p->pid, peer, err) == -1) {
 			sqlite3_finalize(st);
 			pairstate_clear(&before);
 			store_rollback(s);

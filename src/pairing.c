@@ -242,6 +242,11 @@ pairing_remove(struct store *s, const char *name, struct fs_err *err)
 	struct pairing *p;
 	sqlite3_stmt *st;
 	static const char *const sql[] = {
+		/* Its links stay, for the same peer paired again (sql/006). */
+		"INSERT OR REPLACE INTO _fs_pair_gone(pid, peer_instance) "
+		"SELECT pid, peer_instance FROM _fs_pair_state WHERE pid = ?1 "
+		"AND peer_instance IS NOT NULL AND EXISTS (SELECT 1 FROM "
+		"_fs_link WHERE pid = ?1)",
 		"DELETE FROM _fs_map WHERE pid = ?1",
 		"DELETE FROM _fs_pair_state WHERE pid = ?1",
 		"DELETE FROM _fs_pair WHERE pid = ?1",

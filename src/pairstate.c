@@ -208,6 +208,39 @@ pairstate_open_conflicts(struct store *s, int64_t pid)
 	return n;
 }
 
+/*
+ * The links of removed pairings bound to peer instance inst become
+ * pairing pid's (sql/006); one the pairing made itself meanwhile stays.
+ */
+int
+pairstate_adopt_links(struct store *s, int64_t pid, const char *inst,
+    struct fs_err *err)
+{
+	static const char *const sql[] = {
+		"UPDATE OR IGNORE _fs_link SET pid = ?1 WHERE pid IN (SELECT "
+		"pid FROM _fs_pair_gone WHERE peer_instance = ?2)",
+		"DELETE FROM _fs_link WHERE pid IN (SELECT pid FROM "
+		"_fs_pair_gone WHERE peer_instance = ?2)",
+		"DELETE FROM _fs_pair_gone WHERE peer_instance = ?2",
+	};
+
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = store_stmt(s, sql[i], err);
+
+		if (st == NULL)
+			return -1;
+		if (i == 0)
+			sqlite3_bind_int64(st, 1, pid);
+		sqlite3_bind_text(st, 2, inst, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return store_dberr(s, err, "keep links");
+		}
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
 cJSON *
 pairstate_peer_catalog(struct store *s, int64_t pid, struct fs_err *err)
 {

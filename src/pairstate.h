@@ -101,4 +101,11 @@ cJSON *pairstate_peer_catalog(struct store *s, int64_t pid,
 /* [{pair, role, enabled, state, reason, ...}] for every pairing. */
 cJSON *pairstate_status(struct store *s, struct fs_err *err);
 
+/*
+ * Pairing pid is bound to peer instance inst: the match-key links of
+ * removed pairings bound to it become its own (sql/006).
+ */
+int pairstate_adopt_links(struct store *s, int64_t pid, const char *inst,
+    struct fs_err *err);
+
 #endif

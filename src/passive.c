@@ -179,7 +179,8 @@ passive_hello(struct store *s, const char *pair, const char *body,
 	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, txt, -1, SQLITE_STATIC);
-	if (store_step_done(s, st, err) == -1)
+	if (store_step_done(s, st, err) == -1 ||
+	    pairstate_adopt_links(s, p->pid, instance, err) == -1)
 		goto out;
 	if ((cat = catalog_fields_json(s, p->pid, err)) == NULL)
 		goto out;

@@ -19,7 +19,7 @@
 
 #include "err.h"
 
-#define FS_SCHEMA_VERSION 5
+#define FS_SCHEMA_VERSION 6
 #define FS_STMT_CACHE 64
 
 struct store_stmt {

@@ -388,10 +388,13 @@ sql "$T/old.db" "DROP INDEX _fs_log_hlc;
     ALTER TABLE _fs_map DROP COLUMN remap_seq;
     ALTER TABLE _fs_log DROP COLUMN prior_hlc;
     ALTER TABLE _fs_log DROP COLUMN prior_origin;
+    DROP TABLE _fs_pair_gone;
     UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'"
 ok fs -d "$T/old.db" table list
 eq "$(sql "$T/old.db" "SELECT value FROM _fs_meta WHERE key = 'schema_version'")" \
-    5 "schema version after upgrade"
+    6 "schema version after upgrade"
+eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema
+    WHERE name = '_fs_pair_gone'")" 1 "kept links table after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM pragma_table_info('_fs_log')
     WHERE name IN ('prior_hlc', 'prior_origin')")" 2 "priors after upgrade"
 eq "$(sql "$T/old.db" "SELECT count(*) FROM sqlite_schema WHERE name = '_fs_log_hlc'")" \

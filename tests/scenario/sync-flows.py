@@ -407,6 +407,40 @@ def match(env):
     same_rows(hq, br, T, ["name", "phone", "email", "fs_status"], "b1", "b1")
 
 
+def links_kept(env):
+    """Records linked on a first sync (by --match, or by the app's UNIQUE
+    index) stay linked when head office removes the pairing and adds it
+    again for the same branch: no second copy, no stopped pass, and the
+    next edit reaches the linked record."""
+    for k, how in enumerate(("match", "unique")):
+        if how == "match":
+            hq = env.instance("hq%d" % k, match={T: "email"})
+            br = env.instance("branch%d" % k, match={T: "email"})
+        else:
+            hq = env.instance("hq%d" % k, schema=UNIQUE_SCHEMA)
+            br = env.instance("branch%d" % k, schema=UNIQUE_SCHEMA)
+        for inst in (hq, br):
+            inst.shell("INSERT INTO customers(name, phone, email) VALUES "
+                       "('Ann', '1', 'ann@x');")
+        pair(hq, br, "b1", COLS)
+        settle(br)
+        hq.fs("pair", "remove", "b1")
+        hq.fs("pair", "add", "b1", "--passive", "--password-file",
+              env.path("pw"))
+        for f in br.fs_json("map", "list", "b1")["fields"]:
+            hq.fs("map", "add", "b1", "%s.%s" % (T, f["column"]),
+                  "--remote-field", f["field"])
+        settle(br)
+        hq.shell("UPDATE customers SET phone = 'after' WHERE email = "
+                 "'ann@x';")
+        settle(br)
+        for inst in (hq, br):
+            eq(inst.query("SELECT name, phone FROM customers"),
+               [("Ann", "after")], "%s (%s): rows" % (inst.name, how))
+            eq(inst.status("b1")["state"], "green", "%s (%s): status" % (
+                inst.name, how))
+
+
 def match_many(env):
     """--match on a column the app never indexed: a first sync of 20,000
     records on each side links them all (each lookup reading the whole
@@ -1131,7 +1165,7 @@ def constraints_across_fields(env):
 
 if __name__ == "__main__":
     run([two_way, hard_deletes, status_unmapped, modes, map_added_later,
-         match, match_many, unique_link, constraint_refused, active_refuses,
+         match, links_kept, match_many, unique_link, constraint_refused, active_refuses,
          recreated_key,
          copied_database, table_rebuilt, rebuilt_without_system_columns,
          column_renamed, column_renamed_and_readded, table_renamed,

@@ -218,6 +218,7 @@ test_upgrades_older_schema(void **state)
 	    "ALTER TABLE _fs_map DROP COLUMN remap_seq; "
 	    "ALTER TABLE _fs_log DROP COLUMN prior_hlc; "
 	    "ALTER TABLE _fs_log DROP COLUMN prior_origin; "
+	    "DROP TABLE _fs_pair_gone; "
 	    "UPDATE _fs_meta SET value = '1' WHERE key = 'schema_version'");
 	th_reopen(t);
 	assert_int_equal(store_schema_version(t->s, &t->err),
@@ -235,6 +236,8 @@ test_upgrades_older_schema(void **state)
 	    "'_fs_pair_state') WHERE name = 'acked_seq'"), 1);
 	assert_int_equal(th_int(t, "SELECT count(*) FROM pragma_table_info("
 	    "'_fs_log') WHERE name IN ('prior_hlc', 'prior_origin')"), 2);
+	assert_int_equal(th_int(t, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "name = '_fs_pair_gone'"), 1);
 	{
 		char *again = store_instance_id(t->s, &t->err);
 
