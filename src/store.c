@@ -371,12 +371,41 @@ store_schema_version(struct store *s, struct fs_err *err)
 	sqlite3_finalize(st);
 	if (!have)
 		return 0;
+	/* Not ours if it lacks our columns: an app table of that name. */
+	st = store_prepare(s, "SELECT (SELECT count(*) FROM "
+	    "pragma_table_info('_fs_meta') WHERE name IN ('key', 'value')) = 2",
+	    err);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	have = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!have)
+		return fs_err_set(err, FS_EINVAL, "%s has a table _fs_meta "
+		    "that is not fieldsync's: fieldsync keeps its state in "
+		    "tables named _fs_*, so it cannot use this database",
+		    s->path);
 	st = store_prepare(s, "SELECT value FROM _fs_meta "
 	    "WHERE key = 'schema_version'", err);
 	if (st == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* A positive whole number, or the state is damaged. */
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		char *end = NULL;
+		long n = t ? strtol(t, &end, 10) : 0;
+
+		if (t == NULL || end == t || *end != '\0' || n < 1 ||
+		    n > 1000000) {
+			fs_err_set(err, FS_EDB, "fieldsync's state in %s is "
+			    "damaged: its schema_version is '%s', not a version "
+			    "number", s->path, t ? t : "NULL");
+			sqlite3_finalize(st);
+			return -1;
+		}
+		v = (int)n;
+	}
 	sqlite3_finalize(st);
 	return v;
 }

@@ -318,6 +318,29 @@ for c in "init" "init --name x" "table add other" "table list" \
 	eq "$(checksum "$T/newer.db")" "$NSUM" "newer.db after $c"
 done
 
+step "a damaged schema version, an app's own _fs_meta: one clear line"
+for v in -1 0 abc NULL; do
+	cp "$DB" "$T/damaged.db"
+	sql "$T/damaged.db" "UPDATE _fs_meta SET value = $( [ "$v" = NULL ] &&
+	    echo NULL || echo "'$v'") WHERE key = 'schema_version'"
+	quiesce "$T/damaged.db"
+	DSUM=$(checksum "$T/damaged.db")
+	for c in "init" "table list" "status" "pair list"; do
+		# shellcheck disable=SC2086
+		expect_err "damaged: its schema_version is '$v'" \
+		    fs -d "$T/damaged.db" $c
+		eq "$(checksum "$T/damaged.db")" "$DSUM" "damaged.db after $c"
+	done
+done
+sql "$T/ownmeta.db" "CREATE TABLE _fs_meta(k, v)"
+OSUM=$(checksum "$T/ownmeta.db")
+for c in "init" "table list"; do
+	# shellcheck disable=SC2086
+	expect_err "table _fs_meta that is not fieldsync's" \
+	    fs -d "$T/ownmeta.db" $c
+	eq "$(checksum "$T/ownmeta.db")" "$OSUM" "ownmeta.db after $c"
+done
+
 step "commands on an uninitialised database"
 sql "$T/plain.db" "CREATE TABLE contacts(id INTEGER PRIMARY KEY, v TEXT);
     INSERT INTO contacts(v) VALUES ('a');"
