@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,8 +184,19 @@ resolve_one(struct store *s, int64_t id, int keep, int tolerate,
 			goto out;
 		sqlite3_bind_value(up, 1, sqlite3_column_value(st, col));
 		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 4));
-		if (store_step_done(s, up, err) == -1)
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			char what[160];
+
+			/* Most often the app's own constraint: say where. */
+			snprintf(what, sizeof what, "cannot keep the %s value "
+			    "of conflict %" PRId64 " (%s.%s of row %lld)",
+			    col ? "remote" : "local", id,
+			    (const char *)sqlite3_column_text(st, 2),
+			    (const char *)sqlite3_column_text(st, 3),
+			    (long long)sqlite3_column_int64(st, 4));
+			store_dberr(s, err, what);
 			goto out;
+		}
 	}
 close:
 	if ((close = store_stmt(s, SQL_CONFLICT_CLOSE, err)) == NULL)

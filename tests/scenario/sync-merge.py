@@ -184,6 +184,47 @@ def resolve_after_edit(env):
     eq(hq.status("b1")["state"], "green", "hq status")
 
 
+def resolve_refused(env):
+    """Keeping a value the app's own UNIQUE index refuses now (another
+    row took it since): one line naming the conflict and the row, and
+    nothing written; once that row gives it up, the same command goes
+    through."""
+    hq = env.instance("hq", schema="CREATE TABLE customers(id INTEGER "
+                      "PRIMARY KEY, name TEXT, phone TEXT, email TEXT "
+                      "UNIQUE, note TEXT);")
+    br = env.instance("branch", schema="CREATE TABLE customers(id INTEGER "
+                      "PRIMARY KEY, name TEXT, phone TEXT, email TEXT "
+                      "UNIQUE, note TEXT);")
+    pair(hq, br, "b1", COLS)
+    br.shell("INSERT INTO customers(name, email) VALUES ('Ann', 'a@x');")
+    settle(br)
+    hq.shell("UPDATE customers SET email = 'hq@x';")
+    br.shell("UPDATE customers SET email = 'br@x';")
+    settle(br)
+    cf = [c for c in hq.conflicts() if c["column"] == "email"]
+    eq(len(cf), 1, "hq's conflict")
+    keep = "local" if cf[0]["winner"] == "remote" else "remote"
+    other = cf[0][keep]
+    hq.shell("INSERT INTO customers(name, email) VALUES ('Other', '%s');" %
+             other)
+    before = hq.state_dump()
+    r = hq.run("conflicts", "resolve", str(cf[0]["id"]), "--keep", keep,
+               check=False)
+    err = r.stderr.decode()
+    expect(r.returncode == 1 and re.match(
+        r"fieldsync: cannot keep the %s value of conflict %d \(customers"
+        r"\.email of row \d+\): UNIQUE constraint failed: "
+        r"customers\.email\n$" % (keep, cf[0]["id"]), err),
+        "resolve said %r" % err)
+    eq(hq.state_dump(), before, "hq after the refused resolve")
+    hq.shell("DELETE FROM customers WHERE name = 'Other';")
+    hq.fs("conflicts", "resolve", str(cf[0]["id"]), "--keep", keep)
+    settle(br)
+    for inst in (hq, br):
+        eq(inst.one("SELECT email FROM customers WHERE name = 'Ann'"),
+           other, "%s: the kept value" % inst.name)
+
+
 def newest_branch_last(env):
     conflict_case(env, "newest", "branch", "branch")
 
@@ -637,7 +678,8 @@ if __name__ == "__main__":
     run([different_fields, same_value, newest_branch_last, newest_hq_last,
          active_wins, passive_wins, no_echo, resync_idempotent,
          restore_wins_clash, hard_delete_wins_clash, conflict_storm,
-         conflict_once, resolve_after_edit, map_change, map_new_field,
+         conflict_once, resolve_after_edit, resolve_refused, map_change,
+         map_new_field,
          remapped_elsewhere, pairing_added_again, added_again_clash,
          seeded_copy_edit],
         budget=150)
