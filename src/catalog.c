@@ -579,6 +579,14 @@ table_add_tx(struct store *s, const char *table, const struct table_opts *o,
 		fs_err_set(err, FS_EINVAL, "the row id cannot be a system field");
 		goto out_cols;
 	}
+	if (at->ncols + (si < 0) + (ai < 0) > sqlite3_limit(s->db,
+	    SQLITE_LIMIT_COLUMN, -1)) {
+		fs_err_set(err, FS_EINVAL, "table %s has %d columns: with the "
+		    "status and time added columns fieldsync adds it would pass "
+		    "SQLite's limit of %d", at->name, at->ncols,
+		    sqlite3_limit(s->db, SQLITE_LIMIT_COLUMN, -1));
+		goto out_cols;
+	}
 	qt = ident_quoted(at->name);
 	/* Before the triggers that tell of renames are dropped. */
 	if (known != 0 && follow_renames(s, known, at, err) == -1)

@@ -25,6 +25,9 @@ CREATE VIEW vw AS SELECT * FROM contacts;
 CREATE VIRTUAL TABLE ft USING fts5(body);
 INSERT INTO contacts(name, email) VALUES ('Ann', 'ann@example.com');
 INSERT INTO other(v) VALUES ('x');"
+# A table one column short of SQLite's limit of 2000: no room for two.
+sql "$DB" "CREATE TABLE wide(id INTEGER PRIMARY KEY$(i=1; while [ $i -lt 1999 ]; do
+	printf ', c%d' $i; i=$((i + 1)); done))"
 ok fs -d "$DB" init --name hq
 ok fs -d "$DB" table add contacts
 printf 'pw-one\n' >"$T/pw"
@@ -72,6 +75,9 @@ rejected 'INTEGER PRIMARY KEY' fs -d "$DB" table add textpk
 rejected 'INTEGER PRIMARY KEY' fs -d "$DB" table add intpk2
 rejected 'INTEGER PRIMARY KEY' fs -d "$DB" table add bigintpk
 rejected 'virtual' fs -d "$DB" table add ft
+rejected "table wide has 1999 columns: with the status and time added \
+columns fieldsync adds it would pass SQLite's limit of 2000" \
+    fs -d "$DB" table add wide
 rejected 'reserved' fs -d "$DB" table add _fs_log
 rejected 'reserved' fs -d "$DB" table add sqlite_schema
 rejected 'differ' fs -d "$DB" table add other --status-column s \
