@@ -26,9 +26,6 @@
 
 static const char SQL_LOG_END[] =
     "SELECT coalesce(max(seq), 0) FROM _fs_log";
-static const char SQL_SWITCH[] =
-    "UPDATE _fs_clock SET ap_src = ?1, ap_hlc = ?2, ap_origin = ?3, "
-    "ap_sid = ?4 WHERE id = 1";
 /* One UPDATE stamps every field with one version: each gets its own. */
 static const char SQL_RESTAMP[] =
     "UPDATE _fs_log SET hlc = ?1, origin = ?2, kind = kind | ?3 WHERE "
@@ -125,6 +122,7 @@ write_together(struct merge_ctx *c, struct merge_deferred **e, int n,
 {
 	struct synctable *t = e[0]->t;
 	sqlite3_stmt *q, *up;
+	struct inrec r;
 	struct buf b;
 	int64_t end = 0;
 	int rc;
@@ -134,13 +132,8 @@ write_together(struct merge_ctx *c, struct merge_deferred **e, int n,
 	if (sqlite3_step(q) == SQLITE_ROW)
 		end = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
-	if ((q = store_stmt(c->s, SQL_SWITCH, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, c->m->pair->pid);
-	sqlite3_bind_int64(q, 2, e[0]->in.hlc);
-	sqlite3_bind_int64(q, 3, e[0]->in.origin);
-	sqlite3_bind_text(q, 4, e[0]->sid, -1, SQLITE_STATIC);
-	if (merge_step(c->s, q, err) == -1)
+	r = rec_of(e[0]);
+	if (merge_set_switch(c, &r, e[0]->in.hlc, e[0]->in.origin, err) == -1)
 		return -1;
 	buf_init(&b, 0);
 	buf_printf(&b, "UPDATE %s SET ", t->qname);

@@ -62,8 +62,8 @@ static const char SQL_LOST_BEFORE[] =
 static const char SQL_ORIGIN_INST[] =
     "SELECT instance FROM _fs_origin WHERE id = ?1";
 
-static int
-set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
+int
+merge_set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
     int64_t origin, struct fs_err *err)
 {
 	sqlite3_stmt *st = store_stmt(c->s, SQL_SWITCH, err);
@@ -345,7 +345,7 @@ merge_write_value(struct merge_ctx *c, const struct inrec *r, int64_t rid,
 {
 	struct synctable *t = r->table;
 
-	if (set_switch(c, r, in->hlc, in->origin, err) == -1)
+	if (merge_set_switch(c, r, in->hlc, in->origin, err) == -1)
 		return -1;
 	if (in->f->is_status && r->hard &&
 	    strcmp(c->m->pair->deletes, "hard") == 0) {

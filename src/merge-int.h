@@ -113,6 +113,9 @@ int merge_decode_record(struct merge_ctx *c, const cJSON *rec,
 void merge_inrec_free(struct inrec *r);
 
 /* merge-field.c */
+/* The capture triggers stamp what they log with version (hlc, origin). */
+int merge_set_switch(struct merge_ctx *c, const struct inrec *r, int64_t hlc,
+    int64_t origin, struct fs_err *err);
 /*
  * Write in's value to row lrow of record rid: 0 done (or, while a batch
  * is applied, put off: merge-defer.c), 1 refused by the app's CHECK or
