@@ -58,7 +58,7 @@ static const char SQL_PENDING[] =
 /* A log row of the chunk, with its record (the scan joins them). */
 struct touch {
 	int64_t seq, rid, fid, tid, lrow, hlc, origin, src;
-	int kind, tomb, has_src, only;
+	int kind, tomb, has_src, only, reasserted;
 	char sid[2 * FS_SID_LEN + 1];	/* as the peer knows it */
 };
 
@@ -147,24 +147,23 @@ static int
 prior_versions(struct builder *b, int64_t rid, const struct version *v,
     int64_t *ph, int64_t *po, int *n, struct fs_err *err)
 {
-	struct version prior, created;
+	struct version prior, known, created;
 	int64_t h, o;
 	int k;
 
 	*n = 0;
-	if (versions_prior(b->s, rid, v->fid, v->seq, &prior, &created,
-	    err) == -1)
+	if (versions_prior(b->s, rid, v->fid, v->seq, b->m->pair->pid, &prior,
+	    &known, &created, err) == -1)
 		return -1;
 	if (prior.found)
 		add_prior(ph, po, n, prior.hlc, prior.origin);
-	if ((k = versions_known(b->s, rid, v->fid, v->seq, b->m->pair->pid,
-	    &h, &o, err)) == -1)
-		return -1;
-	if (k)
-		add_prior(ph, po, n, h, o);
+	if (known.found)
+		add_prior(ph, po, n, known.hlc, known.origin);
 	if (created.found)
 		add_prior(ph, po, n, created.hlc, created.origin);
 	/* A clash won here: the version it won over (merge-field.c). */
+	if (!v->reasserted)
+		return 0;
 	if ((k = versions_won_over(b->s, v->seq, &h, &o, err)) == -1)
 		return -1;
 	if (k) {
@@ -245,6 +244,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 			v->has_src = t[i].has_src;
 			v->src = t[i].src;
 			v->kind = t[i].kind;
+			v->reasserted = t[i].reasserted;
 		}
 	} else if (n == 1 && t[0].only) {
 		/* The record's only row: its version is the scan's. */
@@ -256,6 +256,7 @@ emit_record(struct builder *b, const struct touch *t, int n, int complete,
 		ver->has_src = t[0].has_src;
 		ver->src = t[0].src;
 		ver->kind = t[0].kind;
+		ver->reasserted = t[0].reasserted;
 		nver = 1;
 	} else {
 		/*
@@ -467,6 +468,7 @@ changes_build(struct store *s, struct syncmap *m, int64_t since, int echo,
 			t[n].rid = sqlite3_column_int64(st, 1);
 			t[n].fid = sqlite3_column_int64(st, 2);
 			t[n].kind = sqlite3_column_int(st, 3) & 3;
+			t[n].reasserted = (sqlite3_column_int(st, 3) & 8) != 0;
 			t[n].tid = sqlite3_column_int64(st, 4);
 			t[n].tomb = sqlite3_column_type(st, 5) == SQLITE_NULL;
 			t[n].lrow = sqlite3_column_int64(st, 5);

@@ -11,118 +11,76 @@ static const char SQL_NEWEST[] =
     "fid = ?2 ORDER BY seq DESC LIMIT 1";
 
 /*
- * A field's version before the row at seq: its newer row or the record's
- * (re-)creation row, whichever is newer.  One seek each, from the end of
- * the field's rows in the (rid, fid, seq) index: a long history costs
- * nothing.
+ * The versions a field's row at seq replaced, for the peer to recognise
+ * (changes.c): the field's newest rows before seq, newest first, a few
+ * at most so that a long history costs nothing more, and the record's
+ * (re-)creation row before seq.  Seeks from the end of the field's rows
+ * in the (rid, fid, seq) index.
  */
-static const char SQL_BEFORE[] =
-    "SELECT seq, hlc, origin, src FROM _fs_log WHERE rid = ?1 AND fid = ?2 "
-    "AND seq < ?3 ORDER BY seq DESC LIMIT 1";
-/*
- * The rows before seq of the field that came through pairing pid: its
- * peer's last word.  Only the newest few rows are looked at, so that
- * the cost does not grow with the field's history.
- */
-#define KNOWN_LOOK 8
+#define PRIOR_LOOK 8
 static const char SQL_RECENT[] =
     "SELECT seq, hlc, origin, src FROM _fs_log WHERE rid = ?1 AND fid = ?2 "
     "AND seq < ?3 ORDER BY seq DESC LIMIT ?4";
 
-static int
-newest_before(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    int64_t *at, int64_t *hlc, int64_t *origin, int64_t *src,
-    struct fs_err *err)
+static void
+row_version(sqlite3_stmt *st, struct version *v)
 {
-	sqlite3_stmt *st = store_stmt(s, SQL_BEFORE, err);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, rid);
-	sqlite3_bind_int64(st, 2, fid);
-	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*at = sqlite3_column_int64(st, 0);
-		*hlc = sqlite3_column_int64(st, 1);
-		*origin = sqlite3_column_int64(st, 2);
-		*src = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(st, 3);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_dberr(s, err, "read versions");
-	return rc == SQLITE_ROW;
+	v->found = 1;
+	v->seq = sqlite3_column_int64(st, 0);
+	v->hlc = sqlite3_column_int64(st, 1);
+	v->origin = sqlite3_column_int64(st, 2);
+	v->has_src = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	v->src = sqlite3_column_int64(st, 3);
 }
 
 int
 versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    struct version *prior, struct version *created, struct fs_err *err)
+    int64_t pid, struct version *prior, struct version *known,
+    struct version *created, struct fs_err *err)
 {
-	int64_t src;
-	int f, c;
+	sqlite3_stmt *st;
+	int rc, n = 0;
 
 	memset(prior, 0, sizeof *prior);
+	memset(known, 0, sizeof *known);
 	memset(created, 0, sizeof *created);
-	if ((f = newest_before(s, rid, fid, seq, &prior->seq, &prior->hlc,
-	    &prior->origin, &src, err)) == -1 || (c = newest_before(s, rid, 0,
-	    seq, &created->seq, &created->hlc, &created->origin, &src,
-	    err)) == -1)
-		return -1;
-	created->found = c;
-	if (c && (!f || created->seq > prior->seq))
-		*prior = *created;
-	else
-		prior->found = f;
-	return 0;
-}
-
-int
-versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err)
-{
-	sqlite3_stmt *st = store_stmt(s, SQL_RECENT, err);
-	int64_t first = seq, cs, src;
-	int rc = SQLITE_DONE, found = 0, n = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, rid);
-	sqlite3_bind_int64(st, 2, fid);
-	sqlite3_bind_int64(st, 3, seq);
-	sqlite3_bind_int(st, 4, KNOWN_LOOK);
-	while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		first = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-		    sqlite3_column_int64(st, 3) == pid) {
-			*hlc = sqlite3_column_int64(st, 1);
-			*origin = sqlite3_column_int64(st, 2);
-			found = 1;
-		}
-	}
-	sqlite3_reset(st);
-	if (!found && rc != SQLITE_DONE)
-		return store_dberr(s, err, "read versions");
-	/*
-	 * The whole history looked at and none from there: the record's
-	 * creation, if it came from there (a field the peer never changed).
-	 */
-	if (!found && n < KNOWN_LOOK) {
-		int64_t ch, co;
-		int c = newest_before(s, rid, 0, first, &cs, &ch, &co, &src,
-		    err);
-
-		if (c == -1)
+	for (int pass = 0; pass < 2; pass++) {
+		/* The field's rows, then the creation's. */
+		if ((st = store_stmt(s, SQL_RECENT, err)) == NULL)
 			return -1;
-		if (c && src == pid) {
-			*hlc = ch;
-			*origin = co;
-			found = 1;
+		sqlite3_bind_int64(st, 1, rid);
+		sqlite3_bind_int64(st, 2, pass ? 0 : fid);
+		sqlite3_bind_int64(st, 3, seq);
+		sqlite3_bind_int(st, 4, pass ? 1 : PRIOR_LOOK);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct version v;
+
+			row_version(st, &v);
+			if (pass) {
+				*created = v;
+				break;
+			}
+			if (n++ == 0)
+				*prior = v;
+			if (!known->found && v.has_src && v.src == pid)
+				*known = v;
 		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_dberr(s, err, "read versions");
 	}
-	return found;
+	/* A (re-)creation after the field's row replaced it too. */
+	if (created->found && (!prior->found || created->seq > prior->seq))
+		*prior = *created;
+	/*
+	 * The whole history of the field looked at and none of it from the
+	 * peer: the creation, if it came from there (a field the peer never
+	 * changed since).
+	 */
+	if (!known->found && n < PRIOR_LOOK && created->found &&
+	    created->has_src && created->src == pid)
+		*known = *created;
+	return 0;
 }
 
 static const char SQL_WON_OVER[] =
@@ -173,6 +131,7 @@ versions_get(struct store *s, int64_t rid, struct version *v, int n,
 			    SQLITE_NULL;
 			v[i].src = sqlite3_column_int64(st, 3);
 			v[i].kind = sqlite3_column_int(st, 4) & 3;
+			v[i].reasserted = (sqlite3_column_int(st, 4) & 8) != 0;
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -20,25 +20,22 @@ struct version {
 	int64_t seq, hlc, origin, src;
 	int has_src;		/* src is a pairing (else made here) */
 	int kind;		/* low bits of _fs_log.kind */
+	int reasserted;		/* kind 8: a clash's winner again (sql/005) */
 };
 
 /* Fill v[0..n) (their fid set) for record rid; -1 on a database error. */
 int versions_get(struct store *s, int64_t rid, struct version *v, int n,
     struct fs_err *err);
 /*
- * The version field fid of record rid had before its log row at seq (the
- * one that row replaced), and the record's creation before it, where its
- * history starts (found says which there are); -1 on a database error.
+ * The versions the log row at seq of field fid of record rid replaced,
+ * as far as a peer might know them: the one just before it (prior), the
+ * newest among the few before it that came through pairing pid (known),
+ * and the record's creation before it (created); found says which there
+ * are.  -1 on a database error.
  */
 int versions_prior(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    struct version *prior, struct version *created, struct fs_err *err);
-/*
- * The newest version field fid of record rid had before its row at seq
- * that came through pairing pid, among its few rows before seq: 1 found,
- * 0 none, -1 on a database error.
- */
-int versions_known(struct store *s, int64_t rid, int64_t fid, int64_t seq,
-    int64_t pid, int64_t *hlc, int64_t *origin, struct fs_err *err);
+    int64_t pid, struct version *prior, struct version *known,
+    struct version *created, struct fs_err *err);
 /*
  * For the log row at seq, when it logs again a version that won a clash
  * here (kind 8, sql/005), the version it won over: 1 found, 0 not such a
