@@ -25,6 +25,7 @@ static const char SQL_RECENT[] =
 static void
 row_version(sqlite3_stmt *st, struct version *v)
 {
+	memset(v, 0, sizeof *v);
 	v->found = 1;
 	v->seq = sqlite3_column_int64(st, 0);
 	v->hlc = sqlite3_column_int64(st, 1);
