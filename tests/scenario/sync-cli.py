@@ -931,4 +931,4 @@ if __name__ == "__main__":
     run([overlapping_sync, sync_exit_status, serve_errors, serve_signals,
          status_json, passive_no_contact, pair_test, log_secrets,
          daemon_follows_settings],
-        budget=100)
+        budget=180)
